@@ -1,0 +1,80 @@
+"""The ``transferapp`` command line: argparse, one module per command group, one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import sys
+
+from transferapp import __version__
+from transferapp.cli import connections, logs, transfers
+from transferapp.cli.output import error
+from transferapp.errors import TransferAppError
+from transferapp.paths import app_paths
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="transferapp",
+        description="Send and fetch files over SFTP with a verifiable transfer log. "
+        "With no command, opens the desktop app.",
+    )
+    parser.add_argument("--version", action="version", version=f"transferapp {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print debug messages on stderr")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    connections.register(commands)
+    transfers.register(commands)
+    logs.register(commands)
+    gui = commands.add_parser("gui", help="open the desktop app")
+    gui.set_defaults(handler=run_gui)
+    return parser
+
+
+def run_gui(_args: argparse.Namespace) -> int:
+    """Open the desktop app when it is installed."""
+    try:
+        from transferapp.gui.app import run
+    except ImportError:
+        error("the desktop app is not part of this installation yet; use the commands listed by 'transferapp --help'")
+        return 2
+    return int(run())
+
+
+def setup_logging(verbose: bool) -> None:
+    """Log to a rotating file in the log folder, and to stderr with --verbose."""
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("paramiko").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    try:
+        folder = app_paths().ensure().log_dir
+        handler = logging.handlers.RotatingFileHandler(
+            folder / "transferapp.log", maxBytes=5 << 20, backupCount=5, encoding="utf-8"
+        )
+        handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    except OSError as exc:
+        print(f"transferapp: warning: cannot write the log file: {exc}", file=sys.stderr)
+    if verbose:
+        stream = logging.StreamHandler()
+        stream.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(stream)
+
+
+def main(argv: list[str]) -> int:
+    """Run one command; return the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        return run_gui(args)
+    setup_logging(args.verbose)
+    try:
+        return int(args.handler(args) or 0)
+    except TransferAppError as exc:
+        logging.getLogger("transferapp").info("command failed: %s", exc)
+        error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        error("interrupted; queued transfers resume with 'transferapp queue run'")
+        return 130

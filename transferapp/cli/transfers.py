@@ -1,0 +1,230 @@
+"""``transferapp send``, ``pull`` and ``queue``: put transfers in the persistent queue and run them."""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import posixpath
+import uuid
+from pathlib import Path
+from typing import Any
+
+from transferapp.app import AppContext, open_app
+from transferapp.cli.output import TerminalProgress, error, human_bytes, print_json, print_table
+from transferapp.engine import Engine
+from transferapp.errors import ConfigError, TransferAppError
+from transferapp.store.queue import ACTIVE
+from transferapp.transports.registry import make_transport
+
+
+def register(commands: Any) -> None:
+    """Add ``send``, ``pull`` and ``queue``."""
+    send = commands.add_parser("send", help="upload files (or folders) and wait until they are published")
+    send.add_argument("files", nargs="+", metavar="FILE")
+    send.add_argument("--to", required=True, metavar="NAME", help="connection name")
+    send.add_argument("--remote-dir", metavar="DIR", help="folder under the connection's folder (or absolute)")
+    send.add_argument("--json", action="store_true", help="print the results as JSON")
+    send.set_defaults(handler=send_files)
+
+    pull = commands.add_parser("pull", help="download the remote files that match a pattern")
+    pull.add_argument("name", metavar="NAME")
+    pull.add_argument("pattern", metavar="PATTERN", help="glob such as 'orders_*.xml'")
+    pull.add_argument("--to", required=True, metavar="DIR", dest="target")
+    pull.add_argument("--remote-dir", metavar="DIR")
+    pull.add_argument("--json", action="store_true")
+    pull.set_defaults(handler=pull_files)
+
+    queue = commands.add_parser("queue", help="list queued, running and failed transfers")
+    queue.add_argument("--json", action="store_true")
+    queue.add_argument("--all", action="store_true", help="include finished transfers")
+    queue.set_defaults(handler=list_queue)
+    actions = queue.add_subparsers(dest="action", metavar="ACTION")
+    actions.add_parser("run", help="process everything queued (resumes work left by a crash)").set_defaults(
+        handler=run_queue
+    )
+    retry = actions.add_parser("retry", help="queue a failed or cancelled transfer again")
+    retry.add_argument("id", type=int)
+    retry.set_defaults(handler=retry_item)
+    cancel = actions.add_parser("cancel", help="cancel a queued or running transfer")
+    cancel.add_argument("id", type=int)
+    cancel.set_defaults(handler=cancel_item)
+
+
+def remote_folder(remote_dir: str | None) -> str:
+    """The folder under the connection's folder ('' for the folder itself); absolute stays absolute."""
+    if not remote_dir:
+        return ""
+    return posixpath.normpath(remote_dir) if remote_dir.startswith("/") else posixpath.normpath(remote_dir.strip("/"))
+
+
+def expand_sources(paths: list[str]) -> tuple[list[tuple[Path, str]], list[str]]:
+    """Files to send with their path relative to the target folder; plus errors for missing paths."""
+    found: list[tuple[Path, str]] = []
+    problems: list[str] = []
+    for raw in paths:
+        path = Path(raw).expanduser().absolute()
+        if path.is_dir():
+            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+                found.append((file, posixpath.join(path.name, *file.relative_to(path).parts)))
+        elif path.is_file():
+            found.append((path, path.name))
+        elif path.exists():
+            problems.append(f"{path} is not a regular file or folder; skipped")
+        else:
+            problems.append(f"The local file {path} does not exist; nothing was sent for it")
+    return found, problems
+
+
+def run_batch(ctx: AppContext, batch: str, names: dict[int, str]) -> None:
+    """Run one batch of the queue to the end, showing progress on a terminal."""
+    Engine(ctx, sink=TerminalProgress(names)).run(batch=batch)
+
+
+def report(ctx: AppContext, ids: list[int], as_json: bool) -> int:
+    """Print each transfer's result; return 0 when all succeeded."""
+    items = [ctx.queue.get(i) for i in ids]
+    if as_json:
+        print_json([item.to_json() for item in items])
+    for item in items:
+        if as_json:
+            continue
+        arrow = "->" if item.direction == "up" else "<-"
+        if item.state == "done":
+            print(f"ok      {item.local_path} {arrow} {item.remote_path} ({human_bytes(item.total_bytes)})")
+        else:
+            error(
+                f"{item.state}: {item.local_path} {arrow} {item.remote_path}: {item.error}"
+                + (f" ({item.hint})" if item.hint else "")
+            )
+    return 0 if all(item.state == "done" for item in items) else 1
+
+
+def send_files(args: argparse.Namespace) -> int:
+    """Queue the files as one batch, run it, report; non-zero if any failed."""
+    ctx = open_app()
+    conn = ctx.config.connection(args.to)
+    folder = remote_folder(args.remote_dir)
+    sources, problems = expand_sources(args.files)
+    for problem in problems:
+        error(problem)
+    batch = uuid.uuid4().hex
+    ids, names = [], {}
+    for path, relative in sources:
+        remote = posixpath.join(folder, relative) if folder else relative
+        item_id = ctx.queue.add(
+            conn.name,
+            "up",
+            str(path),
+            remote,
+            batch=batch,
+            max_attempts=int(conn.option("max_attempts")),
+            total_bytes=path.stat().st_size,
+        )
+        ids.append(item_id)
+        names[item_id] = path.name
+    if ids:
+        run_batch(ctx, batch, names)
+    status = report(ctx, ids, args.json) if ids else 1
+    return 1 if problems else status
+
+
+def pull_files(args: argparse.Namespace) -> int:
+    """List the remote folder, queue every match, run them, report."""
+    ctx = open_app()
+    conn = ctx.config.connection(args.name)
+    target = Path(args.target).expanduser().absolute()
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"{target} is not a folder", "give --to an existing or new folder")
+    transport = make_transport(conn, ctx.secrets, ctx.hostkeys)
+    try:
+        transport.connect()
+        home = transport.home()
+        folder = remote_folder(args.remote_dir)
+        remote_dir = folder if folder.startswith("/") else posixpath.join(home, folder) if folder else home
+        matches = [
+            e
+            for e in transport.list(remote_dir)
+            if not e.is_dir and fnmatch.fnmatchcase(e.name, args.pattern) and not e.name.endswith(".part")
+        ]
+    finally:
+        transport.close()
+    if not matches:
+        print(f"No files match {args.pattern!r} in {remote_dir}.")
+        return 0
+    batch = uuid.uuid4().hex
+    ids, names = [], {}
+    for entry in sorted(matches, key=lambda e: e.name):
+        item_id = ctx.queue.add(
+            conn.name,
+            "down",
+            str(target / entry.name),
+            entry.path,
+            batch=batch,
+            max_attempts=int(conn.option("max_attempts")),
+            total_bytes=entry.size,
+        )
+        ids.append(item_id)
+        names[item_id] = entry.name
+    run_batch(ctx, batch, names)
+    return report(ctx, ids, args.json)
+
+
+def list_queue(args: argparse.Namespace) -> int:
+    """Show queued, running and failed transfers (``--all``: finished ones too)."""
+    ctx = open_app()
+    states = None if args.all else [*ACTIVE, "failed"]
+    items = ctx.queue.items(states)
+    if args.json:
+        print_json([item.to_json() for item in items])
+        return 0
+    if not items:
+        print("The queue is empty.")
+        return 0
+    print_table(
+        ["ID", "STATE", "TRIES", "CONNECTION", "DIR", "LOCAL", "REMOTE", "ERROR"],
+        [
+            [
+                i.id,
+                i.state,
+                f"{i.attempts}/{i.max_attempts}",
+                i.connection,
+                i.direction,
+                i.local_path,
+                i.remote_path,
+                i.error[:60],
+            ]
+            for i in items
+        ],
+    )
+    return 0
+
+
+def run_queue(_args: argparse.Namespace) -> int:
+    """Process everything queued, including work a crashed process left; non-zero if any ended failed."""
+    ctx = open_app()
+    before = {item.id for item in ctx.queue.items(ACTIVE)}
+    if not before:
+        print("Nothing is queued.")
+        return 0
+    run_batch(ctx, batch=None, names={})  # type: ignore[arg-type]
+    return report(ctx, sorted(before), as_json=False)
+
+
+def retry_item(args: argparse.Namespace) -> int:
+    """Queue a failed transfer again and run it now."""
+    ctx = open_app()
+    item = ctx.queue.retry(args.id)
+    print(f"Transfer {item.id} queued again.")
+    try:
+        Engine(ctx, sink=TerminalProgress({})).run(batch=item.batch)
+    except TransferAppError as exc:
+        error(str(exc))
+    return report(ctx, [item.id], as_json=False)
+
+
+def cancel_item(args: argparse.Namespace) -> int:
+    """Cancel a transfer; a running one stops within seconds and its partial upload is removed."""
+    ctx = open_app()
+    item = ctx.queue.cancel(args.id)
+    print(f"Transfer {item.id} cancelled.")
+    return 0

@@ -1,0 +1,298 @@
+"""The transfer engine: claims queued transfers, runs them on a worker pool, retries, logs each outcome."""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from transferapp import publish
+from transferapp.accounting import ProgressTracker
+from transferapp.app import AppContext
+from transferapp.backoff import Backoff
+from transferapp.config import Connection
+from transferapp.errors import (
+    AuthError,
+    CancelledError,
+    ConfigError,
+    HostKeyError,
+    NetworkError,
+    NotFoundError,
+    TransferAppError,
+)
+from transferapp.events import EventSink, TransferFinished, TransferRetrying, TransferStarted, ignore_events
+from transferapp.sessions import SessionPool
+from transferapp.snapshot import Snapshot
+from transferapp.store.log import LogEntry
+from transferapp.store.queue import QueueItem
+from transferapp.transports.base import CancelToken, Transport
+from transferapp.transports.registry import make_transport
+
+log = logging.getLogger(__name__)
+CONNECTION_WIDE = (AuthError, HostKeyError, ConfigError)  # the same failure would hit every transfer there
+LEASE_REFRESH_SECONDS = 5.0
+
+
+@dataclass
+class Outcome:
+    """What one attempt ended with."""
+
+    status: str  # ok, retry, failed, cancelled
+    snapshot: Snapshot | None = None
+    remote: str = ""
+    error: TransferAppError | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+class Engine:
+    """Runs queued transfers with per-connection concurrency; one failing transfer never stops the others."""
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        sink: EventSink = ignore_events,
+        backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.time,
+        max_workers: int = 32,
+    ) -> None:
+        self.ctx = ctx
+        self.sink = sink
+        self.backoff = backoff or Backoff()
+        self.clock = clock
+        self.max_workers = max_workers
+        self._pools: dict[str, SessionPool] = {}
+        self._broken: dict[str, TransferAppError] = {}
+        self._tokens: dict[int, CancelToken] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+
+    # -- dispatcher ------------------------------------------------------------------------------
+    def run(self, batch: str | None = None, stop: threading.Event | None = None, until_idle: bool = True) -> None:
+        """Process the queue (or one batch of it) until nothing is left, or until ``stop`` is set."""
+        stop = stop or threading.Event()
+        running: dict[Future[None], QueueItem] = {}
+        last_refresh = 0.0
+        with ThreadPoolExecutor(self.max_workers, thread_name_prefix="transfer") as executor:
+            try:
+                while not stop.is_set():
+                    self._claim_ready(batch, running, executor)
+                    if time.monotonic() - last_refresh > LEASE_REFRESH_SECONDS:
+                        self._refresh_leases(running)
+                        last_refresh = time.monotonic()
+                    if not running and until_idle and self.ctx.queue.active_count(batch) == 0:
+                        break
+                    self._wait(running, batch, stop)
+                    for future in [f for f in running if f.done()]:
+                        running.pop(future)
+                        if future.exception() is not None:
+                            log.error("transfer worker crashed", exc_info=future.exception())
+            finally:
+                if stop.is_set():
+                    for token in list(self._tokens.values()):
+                        token.cancel("stopping: the transfer resumes at the next start")
+                wait(list(running))
+                self.close()
+
+    def _claim_ready(
+        self, batch: str | None, running: dict[Future[None], QueueItem], executor: ThreadPoolExecutor
+    ) -> None:
+        while len(running) < self.max_workers:
+            busy = self._busy_connections(running)
+            item = self.ctx.queue.claim(batch, exclude_connections=busy)
+            if item is None:
+                return
+            token = CancelToken()
+            with self._lock:
+                self._tokens[item.id] = token
+            running[executor.submit(self._process, item, token)] = item
+
+    def _busy_connections(self, running: dict[Future[None], QueueItem]) -> set[str]:
+        counts: dict[str, int] = {}
+        for item in running.values():
+            counts[item.connection] = counts.get(item.connection, 0) + 1
+        busy = set()
+        for name, count in counts.items():
+            conn = self.ctx.config.connections.get(name)
+            if conn is not None and count >= int(conn.option("concurrency")):
+                busy.add(name)
+        return busy
+
+    def _wait(self, running: dict[Future[None], QueueItem], batch: str | None, stop: threading.Event) -> None:
+        wake_at = self.ctx.queue.next_wake(batch)
+        timeout = 1.0 if wake_at is None else max(0.01, min(1.0, wake_at - self.clock()))
+        if running:
+            wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
+        else:
+            stop.wait(timeout)
+
+    def _refresh_leases(self, running: dict[Future[None], QueueItem]) -> None:
+        cancelled = self.ctx.queue.refresh_leases(item.id for item in running.values())
+        with self._lock:
+            for item_id in cancelled:
+                token = self._tokens.get(item_id)
+                if token is not None:
+                    token.cancel()
+
+    def cancel(self, item_id: int) -> None:
+        """Cancel a transfer this engine is running (or mark a queued one cancelled)."""
+        self.ctx.queue.cancel(item_id)
+        with self._lock:
+            token = self._tokens.get(item_id)
+        if token is not None:
+            token.cancel()
+
+    def close(self) -> None:
+        """Close every pooled session."""
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+
+    # -- one attempt -----------------------------------------------------------------------------
+    def _pool(self, conn: Connection) -> SessionPool:
+        with self._lock:
+            pool = self._pools.get(conn.name)
+            if pool is None:
+                limit = max(int(conn.option("concurrency")), int(conn.option("streams")))
+                ctx = self.ctx
+                pool = SessionPool(lambda: make_transport(conn, ctx.secrets, ctx.hostkeys), limit)
+                self._pools[conn.name] = pool
+            return pool
+
+    def _process(self, item: QueueItem, token: CancelToken) -> None:
+        started = time.monotonic()
+        tracker = ProgressTracker(item.id, item.total_bytes, self.sink)
+        self.sink(TransferStarted(item.id, item.attempts, item.total_bytes))
+        try:
+            outcome = self._attempt(item, token, tracker)
+        except TransferAppError as exc:
+            outcome = self._failure(item, exc, token)
+        except Exception as exc:  # a bug must not take the other transfers down
+            log.exception("unexpected error in transfer %s", item.id)
+            outcome = Outcome(
+                "failed",
+                error=TransferAppError(
+                    f"Internal error: {type(exc).__name__}: {exc}", "please report this with the log file"
+                ),
+            )
+        finally:
+            with self._lock:
+                self._tokens.pop(item.id, None)
+        self._record(item, outcome, time.monotonic() - started, tracker.done)
+
+    def _attempt(self, item: QueueItem, token: CancelToken, tracker: ProgressTracker) -> Outcome:
+        conn = self.ctx.config.connection(item.connection)
+        if conn.name in self._broken:
+            raise self._broken[conn.name]
+        pool = self._pool(conn)
+        try:
+            transport = pool.acquire()
+        except CONNECTION_WIDE as exc:
+            self._broken[conn.name] = exc
+            raise
+        broken = True
+        try:
+            remote = self._resolve(transport, item.remote_path)
+            job = publish.Job(
+                local=Path(item.local_path),
+                remote=remote,
+                transport=transport,
+                pool=pool,
+                progress=tracker,
+                cancel=token,
+                streams=int(conn.option("streams")),
+                resume=item.resume,
+                snapshot=item.snapshot,
+                publishing=item.state == "publishing",
+                save_state=lambda **f: self._save_state(item.id, tracker, **f),
+            )
+            snap = publish.upload(job) if item.direction == "up" else publish.download(job)
+            broken = False
+            return Outcome("ok", snapshot=snap, remote=remote)
+        except TransferAppError as exc:
+            broken = isinstance(exc, NetworkError | CancelledError)
+            if isinstance(exc, CancelledError) and item.direction == "up":
+                self._discard_part(transport, item)
+            raise
+        finally:
+            pool.release(transport, broken=broken)
+
+    @staticmethod
+    def _resolve(transport: Transport, remote_path: str) -> str:
+        return remote_path if remote_path.startswith("/") else posixpath.join(transport.home(), remote_path)
+
+    def _save_state(self, item_id: int, tracker: ProgressTracker, **fields: Any) -> None:
+        if "total_bytes" in fields:
+            tracker.set_size(int(fields["total_bytes"]))
+        self.ctx.queue.update(item_id, **fields)
+
+    def _discard_part(self, transport: Transport, item: QueueItem) -> None:
+        fresh = self.ctx.queue.get(item.id)
+        part = (fresh.resume or {}).get("part")
+        if part:
+            try:
+                transport.remove(part)
+            except TransferAppError:
+                log.warning("could not remove %s after cancel", part)
+
+    def _failure(self, item: QueueItem, exc: TransferAppError, token: CancelToken) -> Outcome:
+        if isinstance(exc, CancelledError) or token.cancelled:
+            if token.reason.startswith("stopping"):
+                return Outcome(
+                    "retry",
+                    error=exc,
+                    fields={"state": "queued", "next_attempt_at": 0.0, "attempts": max(0, item.attempts - 1)},
+                )
+            return Outcome("cancelled", error=CancelledError(token.reason))
+        if isinstance(exc, NotFoundError) and item.connection not in self.ctx.config.connections:
+            return Outcome("failed", error=exc)
+        if exc.retryable and item.attempts < item.max_attempts:
+            delay = self.backoff.delay(item.attempts)
+            self.sink(TransferRetrying(item.id, item.attempts, delay, str(exc)))
+            return Outcome("retry", error=exc, fields={"state": "queued", "next_attempt_at": self.clock() + delay})
+        return Outcome("failed", error=exc)
+
+    def _record(self, item: QueueItem, outcome: Outcome, duration: float, done_bytes: int) -> None:
+        """Write the log row and the new queue state in one transaction (so a crash never doubles either)."""
+        fresh = self.ctx.queue.get(item.id)
+        snap = outcome.snapshot
+        error = outcome.error
+        entry = LogEntry(
+            connection=item.connection,
+            direction=item.direction,
+            local_path=item.local_path,
+            remote_path=outcome.remote or item.remote_path,
+            status=outcome.status,
+            bytes=snap.size if snap else done_bytes,
+            sha256=snap.sha256 if snap else "",
+            duration=duration,
+            error=str(error) if error else "",
+            transfer_id=item.id,
+            attempt=item.attempts,
+        )
+        fields: dict[str, Any] = {
+            "state": {"ok": "done", "failed": "failed", "cancelled": "cancelled"}.get(outcome.status, "queued"),
+            "owner_pid": None,
+            "error": error.message if error else "",
+            "hint": error.hint if error else "",
+            "done_bytes": entry.bytes,
+        }
+        if outcome.status == "ok":
+            fields["resume"] = None
+        fields.update(outcome.fields)
+        quiet_stop = outcome.status == "retry" and fields.get("next_attempt_at") == 0.0
+        with self.ctx.db.transaction() as conn:
+            if not quiet_stop:
+                self.ctx.log.append(entry, conn)
+            if fresh.state == "cancelled" and outcome.status != "ok":
+                fields["state"] = "cancelled"
+            self.ctx.queue.update(item.id, conn=conn, **fields)
+        if outcome.status != "retry":
+            self.sink(
+                TransferFinished(item.id, outcome.status, error.message if error else "", error.hint if error else "")
+            )

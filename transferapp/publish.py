@@ -1,0 +1,237 @@
+"""The publish pipeline: temp name beside the target, resumable ranged writes, verify, atomic rename.
+
+Upload: ``.name.<hash>.part`` next to the target receives the bytes (several streams may write
+different chunks at once); completed chunks are recorded so a new process resumes; the size is
+verified and only then is the part renamed over the final name. Download mirrors it locally.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from transferapp.errors import (
+    LocalFileError,
+    RemoteNotFoundError,
+    TransferAppError,
+    VerifyError,
+    local_write_error,
+)
+from transferapp.sessions import SessionPool
+from transferapp.snapshot import Snapshot, sha256_file, take_snapshot
+from transferapp.transports.base import CancelToken, Progress, Transport
+
+MIN_CHUNK = 8 << 20
+MAX_CHUNK = 64 << 20
+
+
+@dataclass
+class Job:
+    """Everything one upload or download attempt needs."""
+
+    local: Path
+    remote: str
+    transport: Transport
+    pool: SessionPool
+    progress: Progress
+    cancel: CancelToken
+    streams: int = 1
+    resume: dict[str, Any] | None = None
+    snapshot: dict[str, Any] | None = None
+    publishing: bool = False
+    save_state: Callable[..., None] = field(default=lambda **_: None)
+
+
+def plan_chunks(size: int, streams: int) -> list[tuple[int, int]]:
+    """Split [0, size) into chunks big enough to keep ``streams`` writers busy."""
+    if size == 0:
+        return []
+    chunk = max(MIN_CHUNK, min(MAX_CHUNK, -(-size // max(1, streams * 2))))
+    return [(start, min(size, start + chunk)) for start in range(0, size, chunk)]
+
+
+def part_name(remote: str, snap: Snapshot) -> str:
+    """The temporary name beside the target; the content hash in it makes resuming safe."""
+    folder, name = posixpath.split(remote)
+    return posixpath.join(folder, f".{name}.{snap.sha256[:12]}.part")
+
+
+def upload(job: Job) -> Snapshot:
+    """Publish ``job.local`` at ``job.remote``; returns the snapshot that was sent."""
+    snap = take_snapshot(job.local, job.snapshot)
+    part = part_name(job.remote, snap)
+    if snap.to_json() != job.snapshot:
+        job.save_state(snapshot=snap.to_json(), total_bytes=snap.size)
+    transport = job.transport
+    if job.publishing and _already_published(transport, part, job.remote, snap):
+        return snap
+    transport.makedirs(posixpath.dirname(job.remote) or "/")
+    chunks = plan_chunks(snap.size, job.streams)
+    done = _resumable_chunks(transport, part, chunks, job.resume)
+    if not done:
+        transport.create(part)
+    job.save_state(resume={"part": part, "chunks_done": sorted(done)})
+    for index in done:
+        job.progress.advance(chunks[index][1] - chunks[index][0])
+    todo = [i for i in range(len(chunks)) if i not in done]
+    _write_chunks(job, part, chunks, todo, done)
+    entry = transport.stat(part)
+    if entry is None or entry.size != snap.size:
+        job.save_state(resume=None)
+        raise VerifyError(
+            f"The server holds {entry.size if entry else 'no'} bytes of {part}, expected {snap.size}",
+            "the upload is sent again from the start",
+        )
+    if not snap.matches(job.local):
+        job.save_state(resume=None, snapshot=None)
+        raise LocalFileError(
+            f"{job.local} changed while it was being sent", "it is sent again with the new content", retryable=True
+        )
+    job.save_state(state="publishing")
+    transport.rename(part, job.remote)
+    return snap
+
+
+def _already_published(transport: Transport, part: str, remote: str, snap: Snapshot) -> bool:
+    """After a crash during rename: the part is gone and the target has the snapshot's size."""
+    if transport.stat(part) is not None:
+        return False
+    target = transport.stat(remote)
+    return target is not None and target.size == snap.size
+
+
+def _resumable_chunks(
+    transport: Transport, part: str, chunks: list[tuple[int, int]], resume: dict[str, Any] | None
+) -> set[int]:
+    if not resume or resume.get("part") != part:
+        return set()
+    done = {i for i in resume.get("chunks_done", []) if 0 <= i < len(chunks)}
+    entry = transport.stat(part)
+    if entry is None or not done or entry.size < max(chunks[i][1] for i in done):
+        return set()
+    return done
+
+
+def _write_chunks(job: Job, part: str, chunks: list[tuple[int, int]], todo: list[int], done: set[int]) -> None:
+    """Write the chunks still to do, with up to ``job.streams`` sessions at once."""
+    if not todo:
+        return
+    lock = threading.Lock()
+    pending = list(reversed(todo))
+    failures: list[BaseException] = []
+    stop = CancelToken()
+
+    def next_chunk() -> int | None:
+        with lock:
+            return pending.pop() if pending and not failures else None
+
+    def run(transport: Transport) -> None:
+        while (index := next_chunk()) is not None:
+            try:
+                job.cancel.check()
+                start, end = chunks[index]
+                transport.write_range(job.local, part, start, end, job.progress, _either(job.cancel, stop))
+            except BaseException as exc:
+                with lock:
+                    failures.append(exc)
+                stop.cancel("another stream failed")
+                return
+            with lock:
+                done.add(index)
+                job.save_state(resume={"part": part, "chunks_done": sorted(done)})
+
+    helpers = _borrow_sessions(job.pool, min(job.streams, len(todo)) - 1)
+    threads = [threading.Thread(target=run, args=(t,), daemon=True) for t in helpers]
+    for thread in threads:
+        thread.start()
+    try:
+        run(job.transport)
+    finally:
+        for thread in threads:
+            thread.join()
+        for helper in helpers:
+            job.pool.release(helper, broken=bool(failures))
+    if failures:
+        primary = next(
+            (f for f in failures if not isinstance(f, TransferAppError) or "another stream" not in str(f)), failures[0]
+        )
+        raise primary
+
+
+def _borrow_sessions(pool: SessionPool, wanted: int) -> list[Transport]:
+    helpers = []
+    for _ in range(max(0, wanted)):
+        session = pool.try_acquire()
+        if session is None:
+            break
+        helpers.append(session)
+    return helpers
+
+
+class _either(CancelToken):  # noqa: N801 - reads like a function at the call site
+    """A token that is cancelled when either of two tokens is."""
+
+    def __init__(self, first: CancelToken, second: CancelToken) -> None:
+        super().__init__()
+        self._pair = (first, second)
+
+    def check(self) -> None:
+        for token in self._pair:
+            token.check()
+
+
+def download(job: Job) -> Snapshot:
+    """Fetch ``job.remote`` into ``job.local`` through a local temp file; returns what was written."""
+    entry = job.transport.stat(job.remote)
+    if entry is None or entry.is_dir:
+        raise RemoteNotFoundError(f"{job.remote} does not exist on the server (or is a folder)")
+    folder = job.local.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LocalFileError(f"Cannot create the local folder {folder}: {exc.strerror}") from None
+    part = folder / f".{job.local.name}.part"
+    marker = {"part": str(part), "size": entry.size, "mtime": entry.mtime}
+    start = 0
+    if job.resume and {k: job.resume.get(k) for k in marker} == marker and part.exists():
+        start = min(part.stat().st_size, entry.size)
+        with open(part, "r+b") as handle:
+            handle.truncate(start)
+    else:
+        _truncate(part)
+    job.save_state(resume=marker, total_bytes=entry.size)
+    job.progress.advance(start)
+    try:
+        job.transport.read_range(job.remote, part, start, entry.size, job.progress, job.cancel)
+    except OSError as exc:
+        raise local_write_error(exc, part) from None
+    if part.stat().st_size != entry.size:
+        part.unlink(missing_ok=True)
+        job.save_state(resume=None)
+        raise VerifyError(
+            f"Received {part.stat().st_size if part.exists() else 0} bytes of {job.remote}, expected {entry.size}",
+            "the download is retried from the start",
+        )
+    digest = sha256_file(part)
+    _fsync(part)
+    os.replace(part, job.local)
+    info = job.local.stat()
+    return Snapshot(info.st_size, info.st_mtime_ns, digest)
+
+
+def _truncate(part: Path) -> None:
+    try:
+        with open(part, "wb"):
+            pass
+    except OSError as exc:
+        raise local_write_error(exc, part) from None
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())

@@ -1,0 +1,79 @@
+"""A streamed snapshot (size, mtime, SHA-256) of a local file, taken before it is sent."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from transferapp.errors import LocalFileError, PermissionDeniedError
+
+READ_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a local file looked like when it was taken."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        """As stored in the queue row."""
+        return asdict(self)
+
+    def matches(self, path: Path) -> bool:
+        """Whether the file still has the same size and mtime."""
+        try:
+            info = path.stat()
+        except OSError:
+            return False
+        return info.st_size == self.size and info.st_mtime_ns == self.mtime_ns
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file, streamed in 1 MiB blocks (flat memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(READ_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def local_stat(path: Path) -> os.stat_result:
+    """Stat a local file to send, with errors that name the file and the fix."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise LocalFileError(f"The local file {path} does not exist", "check the path; nothing was sent") from None
+    except PermissionError:
+        raise PermissionDeniedError(
+            f"The local file {path} cannot be read (permission denied)", "give your user read access to it"
+        ) from None
+    if not path.is_file():
+        raise LocalFileError(f"{path} is not a regular file", "send files, or the files inside a folder")
+    return info
+
+
+def take_snapshot(path: Path, previous: dict[str, Any] | None = None) -> Snapshot:
+    """Snapshot a file, reusing a previous hash while size and mtime are unchanged."""
+    info = local_stat(path)
+    if previous and previous.get("size") == info.st_size and previous.get("mtime_ns") == info.st_mtime_ns:
+        return Snapshot(info.st_size, info.st_mtime_ns, previous["sha256"])
+    try:
+        digest = sha256_file(path)
+    except PermissionError:
+        raise PermissionDeniedError(
+            f"The local file {path} cannot be read (permission denied)", "give your user read access to it"
+        ) from None
+    except OSError as exc:
+        raise LocalFileError(f"Cannot read the local file {path}: {exc.strerror}") from None
+    after = path.stat()
+    if after.st_size != info.st_size or after.st_mtime_ns != info.st_mtime_ns:
+        raise LocalFileError(
+            f"{path} changed while it was being read", "it is sent once it stops changing", retryable=True
+        )
+    return Snapshot(info.st_size, info.st_mtime_ns, digest)

@@ -1,0 +1,1 @@
+"""SQLite storage: the persistent transfer queue and the hash-chained transfer log."""

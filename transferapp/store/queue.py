@@ -1,0 +1,263 @@
+"""The persistent transfer queue: queued and running transfers survive a crash or a restart.
+
+A running row names its owner process and a lease; a row whose owner died, or whose lease ran out, is
+claimed again by the next ``queue run`` (or the agent), which resumes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from transferapp.errors import NotFoundError
+from transferapp.store.db import Database
+
+ACTIVE = ("queued", "running", "publishing")
+TERMINAL = ("done", "failed", "cancelled")
+LEASE_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One row of the queue."""
+
+    id: int
+    batch: str | None
+    connection: str
+    direction: str
+    local_path: str
+    remote_path: str
+    state: str
+    attempts: int
+    max_attempts: int
+    next_attempt_at: float
+    total_bytes: int
+    done_bytes: int
+    snapshot: dict[str, Any] | None
+    resume: dict[str, Any] | None
+    error: str
+    hint: str
+    options: dict[str, Any]
+    created_at: float
+    updated_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict for ``queue --json``."""
+        return {
+            k: getattr(self, k)
+            for k in (
+                "id",
+                "connection",
+                "direction",
+                "local_path",
+                "remote_path",
+                "state",
+                "attempts",
+                "max_attempts",
+                "total_bytes",
+                "done_bytes",
+                "error",
+                "hint",
+                "next_attempt_at",
+                "created_at",
+                "updated_at",
+            )
+        }
+
+
+def _item(row: Any) -> QueueItem:
+    return QueueItem(
+        id=row["id"],
+        batch=row["batch"],
+        connection=row["connection"],
+        direction=row["direction"],
+        local_path=row["local_path"],
+        remote_path=row["remote_path"],
+        state=row["state"],
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        total_bytes=row["total_bytes"],
+        done_bytes=row["done_bytes"],
+        snapshot=json.loads(row["snapshot"]) if row["snapshot"] else None,
+        resume=json.loads(row["resume"]) if row["resume"] else None,
+        error=row["error"],
+        hint=row["hint"],
+        options=json.loads(row["options"] or "{}"),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with that id exists on this machine."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class TransferQueue:
+    """Adds, claims and finishes transfers in the database."""
+
+    def __init__(self, db: Database, clock: Any = time.time) -> None:
+        self.db = db
+        self.clock = clock
+
+    def add(
+        self,
+        connection: str,
+        direction: str,
+        local_path: str,
+        remote_path: str,
+        *,
+        batch: str | None = None,
+        max_attempts: int = 5,
+        total_bytes: int = 0,
+        options: dict[str, Any] | None = None,
+    ) -> int:
+        """Queue one transfer and return its id."""
+        now = self.clock()
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO queue (batch, connection, direction, local_path, remote_path, state, max_attempts,"
+                " total_bytes, options, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+                (
+                    batch,
+                    connection,
+                    direction,
+                    local_path,
+                    remote_path,
+                    max_attempts,
+                    total_bytes,
+                    json.dumps(options or {}),
+                    now,
+                    now,
+                ),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def get(self, item_id: int) -> QueueItem:
+        """The row with that id, or NotFoundError."""
+        row = self.db.connection().execute("SELECT * FROM queue WHERE id = ?", (item_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"No queued transfer with id {item_id}", "see the ids with 'transferapp queue'")
+        return _item(row)
+
+    def items(self, states: Iterable[str] | None = None, batch: str | None = None) -> list[QueueItem]:
+        """Rows in the given states (all when None), oldest first."""
+        sql, args = "SELECT * FROM queue WHERE 1=1", []
+        if states is not None:
+            states = list(states)
+            sql += f" AND state IN ({','.join('?' * len(states))})"
+            args += states
+        if batch is not None:
+            sql += " AND batch = ?"
+            args.append(batch)
+        return [_item(r) for r in self.db.connection().execute(sql + " ORDER BY id", args)]
+
+    def claim(self, batch: str | None = None, exclude_connections: Iterable[str] = ()) -> QueueItem | None:
+        """Take the oldest ready row (or one whose owner died) for this process, or None."""
+        now, me = self.clock(), os.getpid()
+        skip = set(exclude_connections)
+        with self.db.transaction() as conn:
+            sql = (
+                "SELECT * FROM queue WHERE ((state = 'queued' AND next_attempt_at <= ?)"
+                " OR state IN ('running', 'publishing'))"
+            )
+            args: list[Any] = [now]
+            if batch is not None:
+                sql += " AND batch = ?"
+                args.append(batch)
+            for row in conn.execute(sql + " ORDER BY next_attempt_at, id", args):
+                if row["connection"] in skip:
+                    continue
+                if (
+                    row["state"] != "queued"
+                    and row["owner_pid"] != me
+                    and pid_alive(row["owner_pid"])
+                    and (row["lease_until"] or 0) > now
+                ):
+                    continue
+                if row["state"] != "queued" and row["owner_pid"] == me:
+                    continue  # this process is already working on it
+                state = "publishing" if row["state"] == "publishing" else "running"
+                conn.execute(
+                    "UPDATE queue SET state = ?, owner_pid = ?, lease_until = ?, attempts = attempts + 1,"
+                    " updated_at = ? WHERE id = ?",
+                    (state, me, now + LEASE_SECONDS, now, row["id"]),
+                )
+                return _item(conn.execute("SELECT * FROM queue WHERE id = ?", (row["id"],)).fetchone())
+        return None
+
+    def next_wake(self, batch: str | None = None) -> float | None:
+        """When the earliest waiting row becomes ready, or None when none waits."""
+        sql, args = "SELECT MIN(next_attempt_at) FROM queue WHERE state = 'queued'", []
+        if batch is not None:
+            sql += " AND batch = ?"
+            args.append(batch)
+        value = self.db.connection().execute(sql, args).fetchone()[0]
+        return float(value) if value is not None else None
+
+    def active_count(self, batch: str | None = None) -> int:
+        """How many rows are not finished."""
+        sql, args = "SELECT COUNT(*) FROM queue WHERE state IN ('queued', 'running', 'publishing')", []
+        if batch is not None:
+            sql += " AND batch = ?"
+            args.append(batch)
+        return int(self.db.connection().execute(sql, args).fetchone()[0])
+
+    def update(self, item_id: int, conn: sqlite3.Connection | None = None, **fields: Any) -> None:
+        """Set columns of a row (dict values are stored as JSON), inside ``conn``'s transaction if given."""
+        fields["updated_at"] = self.clock()
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        values = [json.dumps(v) if isinstance(v, dict) else v for v in fields.values()]
+        sql = f"UPDATE queue SET {cols} WHERE id = ?"  # noqa: S608 - column names are ours
+        if conn is not None:
+            conn.execute(sql, [*values, item_id])
+            return
+        with self.db.transaction() as own:
+            own.execute(sql, [*values, item_id])
+
+    def refresh_leases(self, item_ids: Iterable[int]) -> set[int]:
+        """Extend this process's leases; return the ids that were cancelled meanwhile."""
+        ids = list(item_ids)
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        with self.db.transaction() as conn:
+            conn.execute(
+                f"UPDATE queue SET lease_until = ? WHERE id IN ({marks}) AND owner_pid = ?",  # noqa: S608
+                [self.clock() + LEASE_SECONDS, *ids, os.getpid()],
+            )
+            rows = conn.execute(f"SELECT id FROM queue WHERE id IN ({marks}) AND state = 'cancelled'", ids)  # noqa: S608
+            return {int(r["id"]) for r in rows}
+
+    def retry(self, item_id: int) -> QueueItem:
+        """Put a failed or cancelled row back in the queue with fresh attempts."""
+        item = self.get(item_id)
+        if item.state not in ("failed", "cancelled"):
+            raise NotFoundError(
+                f"Transfer {item_id} is {item.state}, not failed or cancelled",
+                "only failed or cancelled transfers can be retried",
+            )
+        self.update(item_id, state="queued", attempts=0, next_attempt_at=0.0, error="", hint="", owner_pid=None)
+        return self.get(item_id)
+
+    def cancel(self, item_id: int) -> QueueItem:
+        """Cancel a queued or running row (a running one stops at its next chunk)."""
+        item = self.get(item_id)
+        if item.state in TERMINAL:
+            raise NotFoundError(f"Transfer {item_id} is already {item.state}", "nothing to cancel")
+        self.update(item_id, state="cancelled", error="cancelled by the user")
+        return self.get(item_id)

@@ -1,0 +1,116 @@
+"""The Transport contract every protocol implements, plus progress and cancel helpers.
+
+Paths given to a transport are remote paths as the server understands them (absolute, or relative to
+the login's home). rclone's ``fs/types.go`` is the model for the contract wording.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from transferapp.errors import CancelledError
+
+
+@dataclass(frozen=True)
+class RemoteEntry:
+    """One file or folder on the server."""
+
+    path: str
+    size: int
+    mtime: float | None
+    is_dir: bool
+    etag: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The last path component."""
+        return self.path.rstrip("/").rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """Optional abilities of a transport (rclone ``fs/features.go`` style flags)."""
+
+    atomic_rename: bool  # rename replaces an existing target in one step
+    ranged_write: bool  # several streams may write one file at different offsets
+
+
+class Progress(Protocol):
+    """Receives byte counts while data moves (fsspec ``callbacks.py`` style)."""
+
+    def advance(self, n: int) -> None:
+        """Count ``n`` more bytes as done."""
+
+
+class CancelToken:
+    """A flag checked between chunks; ``check`` raises CancelledError once set."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason = "cancelled by the user"
+
+    def cancel(self, reason: str = "cancelled by the user") -> None:
+        """Ask every holder of the token to stop."""
+        self.reason = reason
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether cancel was called."""
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raise CancelledError if cancelled."""
+        if self._event.is_set():
+            raise CancelledError(self.reason)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; return True early if cancelled."""
+        return self._event.wait(seconds)
+
+
+class Transport(Protocol):
+    """One authenticated session to a server. Not thread-safe: one worker uses one transport."""
+
+    capabilities: Capabilities
+
+    def connect(self) -> None:
+        """Open and authenticate the session; raises NetworkError, AuthError or HostKeyError."""
+
+    def close(self) -> None:
+        """Close the session; safe to call twice or after a failure."""
+
+    def home(self) -> str:
+        """The connection's remote folder as an absolute path."""
+
+    def stat(self, path: str) -> RemoteEntry | None:
+        """The entry at ``path``, or None when nothing is there."""
+
+    def list(self, path: str) -> list[RemoteEntry]:
+        """The entries directly inside folder ``path``; RemoteNotFoundError when it is missing."""
+
+    def makedirs(self, path: str) -> None:
+        """Create folder ``path`` and its missing parents; no error if it already exists."""
+
+    def create(self, path: str) -> None:
+        """Create or truncate ``path`` to an empty file."""
+
+    def write_range(
+        self, local: Path, path: str, start: int, end: int, progress: Progress, cancel: CancelToken
+    ) -> None:
+        """Write bytes [start, end) of ``local`` at the same offsets of the existing remote file ``path``."""
+
+    def read_range(self, path: str, local: Path, start: int, end: int, progress: Progress, cancel: CancelToken) -> None:
+        """Append bytes [start, end) of remote ``path`` to ``local`` (which holds exactly ``start`` bytes)."""
+
+    def rename(self, src: str, dst: str) -> None:
+        """Move ``src`` to ``dst``, replacing ``dst`` if it exists, atomically where the server allows."""
+
+    def remove(self, path: str) -> None:
+        """Delete file ``path``; no error if it is already gone."""
+
+    def writable(self, path: str) -> None:
+        """Check that files can be created in folder ``path``; raise PermissionDeniedError otherwise."""

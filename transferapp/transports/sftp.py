@@ -1,0 +1,346 @@
+"""SFTP on paramiko: authentication, pinned host keys, ranged pipelined writes and prefetched reads."""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import socket
+import stat as statmod
+import uuid
+from pathlib import Path
+
+import paramiko
+
+from transferapp.config import Connection
+from transferapp.errors import (
+    AuthError,
+    ConfigError,
+    LocalFileError,
+    PermissionDeniedError,
+    TransferAppError,
+    local_write_error,
+)
+from transferapp.secrets import SecretStore
+from transferapp.transports.base import CancelToken, Capabilities, Progress, RemoteEntry
+from transferapp.transports.hostkeys import HostKeyStore
+from transferapp.transports.sftp_errors import translate
+
+log = logging.getLogger(__name__)
+
+BLOCK = 32768  # paramiko's largest SFTP write request
+PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes256-ctr")
+
+
+class SftpTransport:
+    """One SFTP session for one connection (see Transport in base.py for the contract)."""
+
+    capabilities = Capabilities(atomic_rename=True, ranged_write=True)
+
+    def __init__(
+        self, conn: Connection, secrets: SecretStore, hostkeys: HostKeyStore, trust_new_host_key: bool = False
+    ) -> None:
+        self.conn = conn
+        self.url = conn.remote
+        self.secrets = secrets
+        self.hostkeys = hostkeys
+        self.trust_new_host_key = trust_new_host_key
+        self.timeout = float(conn.option("timeout"))
+        self._transport: paramiko.Transport | None = None
+        self._sftp: paramiko.SFTPClient | None = None
+        self._home = ""
+        self._posix_rename = True
+
+    # -- session ---------------------------------------------------------------------------------
+    def connect(self) -> None:
+        """Open the TCP connection, check the host key, log in and start SFTP."""
+        where = f"connecting to {self.url.host}:{self.url.port}"
+        try:
+            sock = socket.create_connection((self.url.host, self.url.port), timeout=self.timeout)
+        except OSError as exc:
+            raise translate(exc, where) from None
+        try:
+            transport = paramiko.Transport(sock)
+            self._transport = transport
+            options = transport.get_security_options()
+            options.ciphers = tuple(c for c in PREFERRED_CIPHERS if c in options.ciphers) + tuple(
+                c for c in options.ciphers if c not in PREFERRED_CIPHERS
+            )
+            pinned = self.hostkeys.pinned(self.url.host, self.url.port)
+            if pinned:
+                options.key_types = tuple(k for k in options.key_types if k in pinned) or options.key_types
+            transport.banner_timeout = self.timeout
+            transport.start_client(timeout=self.timeout)
+            key = transport.get_remote_server_key()
+            self.hostkeys.verify(
+                self.url.host, self.url.port, key, self.conn.host_key, self.trust_new_host_key, self.conn.name
+            )
+            self._authenticate(transport)
+            transport.set_keepalive(30)
+            sftp = paramiko.SFTPClient.from_transport(transport)
+            if sftp is None:
+                raise TransferAppError(
+                    "The server did not start the SFTP subsystem",
+                    "ask the administrator to enable SFTP for this account",
+                )
+            sftp.get_channel().settimeout(self.timeout)
+            self._sftp = sftp
+            self._home = self._resolve_home(sftp)
+        except BaseException as exc:
+            self.close()
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            raise translate(exc, where) from None
+
+    def _resolve_home(self, sftp: paramiko.SFTPClient) -> str:
+        if self.url.path.startswith("/"):
+            return self.url.path
+        base = sftp.normalize(".")
+        return posixpath.normpath(posixpath.join(base, self.url.path))
+
+    def _authenticate(self, transport: paramiko.Transport) -> None:
+        user, name = self.url.user, self.conn.name
+        try:
+            if self.conn.auth == "password":
+                password = self.secrets.get(name, "password")
+                if password is None:
+                    raise AuthError(
+                        f"No password is stored for connection {name!r}",
+                        f"store it with 'transferapp connection passwd {name} --password-stdin'",
+                    )
+                transport.auth_password(user, password)
+            elif self.conn.auth == "key":
+                transport.auth_publickey(user, self._load_key())
+            else:
+                self._auth_agent(transport, user)
+        except paramiko.BadAuthenticationType as exc:
+            raise AuthError(
+                f"The server does not accept {self.conn.auth} logins for {user!r} "
+                f"(it allows: {', '.join(exc.allowed_types)})",
+                "pick an auth kind the server allows",
+            ) from None
+        except paramiko.AuthenticationException:
+            raise AuthError(
+                f"The server {self.url.host} refused the {self.conn.auth} login for user {user!r}",
+                f"check the user name and {self._credential_word()}, then run 'transferapp connection test {name}'",
+            ) from None
+        if not transport.is_authenticated():
+            raise AuthError(f"The login for {user!r} did not complete on {self.url.host}")
+
+    def _credential_word(self) -> str:
+        return {"password": "password", "key": "key file", "agent": "keys in ssh-agent"}[self.conn.auth]
+
+    def _load_key(self) -> paramiko.PKey:
+        path = Path(self.conn.key_file or "").expanduser()
+        passphrase = self.secrets.get(self.conn.name, "passphrase")
+        try:
+            return paramiko.PKey.from_path(path, passphrase)
+        except FileNotFoundError:
+            raise ConfigError(
+                f"The key file {path} of connection {self.conn.name!r} does not exist",
+                "fix the path with 'transferapp connection add ... --key-file PATH'",
+            ) from None
+        except PermissionError:
+            raise ConfigError(f"The key file {path} cannot be read (permission denied)") from None
+        except paramiko.PasswordRequiredException:
+            raise AuthError(
+                f"The key file {path} is encrypted and no passphrase is stored",
+                f"store it with 'transferapp connection passwd {self.conn.name} --passphrase-stdin'",
+            ) from None
+        except (paramiko.SSHException, ValueError) as exc:
+            if passphrase is not None:
+                raise AuthError(
+                    f"Cannot unlock the key file {path}: wrong passphrase or unsupported key",
+                    "store the right passphrase with "
+                    f"'transferapp connection passwd {self.conn.name} --passphrase-stdin'",
+                ) from None
+            raise ConfigError(f"The key file {path} is not a usable private key: {exc}") from None
+
+    def _auth_agent(self, transport: paramiko.Transport, user: str) -> None:
+        keys = paramiko.Agent().get_keys()
+        if not keys:
+            raise AuthError(
+                "ssh-agent has no keys (or SSH_AUTH_SOCK is not set)", "start ssh-agent and add your key with 'ssh-add'"
+            )
+        for key in keys:
+            try:
+                transport.auth_publickey(user, key)
+                return
+            except paramiko.AuthenticationException:
+                continue
+        raise paramiko.AuthenticationException("no agent key was accepted")
+
+    def close(self) -> None:
+        """Close SFTP and the SSH transport; never raises."""
+        for closable in (self._sftp, self._transport):
+            try:
+                if closable is not None:
+                    closable.close()
+            except Exception:  # noqa: S112 - closing a broken session must not mask the real error
+                continue
+        self._sftp = None
+        self._transport = None
+
+    @property
+    def sftp(self) -> paramiko.SFTPClient:
+        """The live SFTP client (connects on first use)."""
+        if self._sftp is None:
+            self.connect()
+        assert self._sftp is not None
+        return self._sftp
+
+    def is_alive(self) -> bool:
+        """Whether the SSH transport is still up."""
+        return self._transport is not None and self._transport.is_active()
+
+    def home(self) -> str:
+        """The connection's remote folder as an absolute path."""
+        self.sftp  # noqa: B018 - connects and resolves the folder
+        return self._home
+
+    # -- files -----------------------------------------------------------------------------------
+    def stat(self, path: str) -> RemoteEntry | None:
+        """The entry at ``path``, or None when nothing is there."""
+        try:
+            attrs = self.sftp.stat(path)
+        except FileNotFoundError:
+            return None
+        except Exception as exc:
+            raise translate(exc, f"checking {path}") from None
+        return _entry(path, attrs)
+
+    def list(self, path: str) -> list[RemoteEntry]:
+        """The entries directly inside folder ``path``."""
+        try:
+            return [_entry(posixpath.join(path, a.filename), a) for a in self.sftp.listdir_attr(path)]
+        except Exception as exc:
+            raise translate(exc, f"listing {path}") from None
+
+    def makedirs(self, path: str) -> None:
+        """Create folder ``path`` and its missing parents; no error if it already exists."""
+        existing = self.stat(path)
+        if existing is not None:
+            if not existing.is_dir:
+                raise PermissionDeniedError(f"{path} exists on the server and is not a folder")
+            return
+        parent = posixpath.dirname(path.rstrip("/"))
+        if parent and parent != path:
+            self.makedirs(parent)
+        try:
+            self.sftp.mkdir(path)
+        except Exception as exc:
+            if self.stat(path) is None:  # another session may have made it meanwhile
+                raise translate(exc, f"creating folder {path}") from None
+
+    def create(self, path: str) -> None:
+        """Create or truncate ``path`` to an empty file."""
+        try:
+            self.sftp.open(path, "wb").close()
+        except Exception as exc:
+            raise translate(exc, f"creating {path}") from None
+
+    def write_range(
+        self, local: Path, path: str, start: int, end: int, progress: Progress, cancel: CancelToken
+    ) -> None:
+        """Write bytes [start, end) of ``local`` to the same offsets of remote ``path`` (pipelined)."""
+        try:
+            with open(local, "rb") as source, self.sftp.open(path, "r+b") as target:
+                target.set_pipelined(True)
+                source.seek(start)
+                target.seek(start)
+                remaining = end - start
+                while remaining > 0:
+                    cancel.check()
+                    data = source.read(min(BLOCK, remaining))
+                    if not data:
+                        raise LocalFileError(
+                            f"{local} became shorter while it was being sent",
+                            "the file is sent again once it stops changing",
+                            retryable=True,
+                        )
+                    target.write(data)
+                    remaining -= len(data)
+                    progress.advance(len(data))
+        except OSError as exc:
+            if exc.filename == str(local) or isinstance(exc, FileNotFoundError) and exc.filename:
+                raise LocalFileError(f"Cannot read {local}: {exc.strerror}") from None
+            raise translate(exc, f"writing {path}") from None
+        except TransferAppError:
+            raise
+        except Exception as exc:
+            raise translate(exc, f"writing {path}") from None
+
+    def read_range(self, path: str, local: Path, start: int, end: int, progress: Progress, cancel: CancelToken) -> None:
+        """Append bytes [start, end) of remote ``path`` to ``local`` using read-ahead."""
+        try:
+            target = open(local, "ab")  # noqa: SIM115 - closed by the with below
+        except OSError as exc:
+            raise local_write_error(exc, local) from None
+        try:
+            with self.sftp.open(path, "rb") as source, target:
+                source.seek(start)
+                source.prefetch(end)
+                remaining = end - start
+                while remaining > 0:
+                    cancel.check()
+                    data = source.read(min(BLOCK * 8, remaining))
+                    if not data:
+                        raise translate(EOFError("the remote file ended early"), f"reading {path}")
+                    try:
+                        target.write(data)
+                    except OSError as exc:
+                        raise local_write_error(exc, local) from None
+                    remaining -= len(data)
+                    progress.advance(len(data))
+        except TransferAppError:
+            raise
+        except Exception as exc:
+            raise translate(exc, f"reading {path}") from None
+
+    def rename(self, src: str, dst: str) -> None:
+        """Move ``src`` over ``dst`` with posix-rename, or with care where the server lacks it."""
+        try:
+            if self._posix_rename:
+                try:
+                    self.sftp.posix_rename(src, dst)
+                    return
+                except OSError as exc:
+                    if "unsupported" not in str(exc).lower():
+                        raise
+                    self._posix_rename = False
+            self._rename_with_backup(src, dst)
+        except Exception as exc:
+            raise translate(exc, f"renaming {src} to {dst}") from None
+
+    def _rename_with_backup(self, src: str, dst: str) -> None:
+        """Plain SFTP rename refuses an existing target: move the old file aside until the new one is in."""
+        if self.stat(dst) is None:
+            self.sftp.rename(src, dst)
+            return
+        backup = f"{dst}.{uuid.uuid4().hex[:8]}.old"
+        self.sftp.rename(dst, backup)
+        try:
+            self.sftp.rename(src, dst)
+        except Exception:
+            self.sftp.rename(backup, dst)
+            raise
+        self.sftp.remove(backup)
+
+    def remove(self, path: str) -> None:
+        """Delete file ``path``; no error if it is already gone."""
+        try:
+            self.sftp.remove(path)
+        except FileNotFoundError:
+            return
+        except Exception as exc:
+            raise translate(exc, f"deleting {path}") from None
+
+    def writable(self, path: str) -> None:
+        """Create and delete a probe file in folder ``path``."""
+        probe = posixpath.join(path, f".transferapp-probe-{uuid.uuid4().hex[:8]}")
+        self.create(probe)
+        self.remove(probe)
+
+
+def _entry(path: str, attrs: paramiko.SFTPAttributes) -> RemoteEntry:
+    mode = attrs.st_mode or 0
+    return RemoteEntry(path=path, size=attrs.st_size or 0, mtime=attrs.st_mtime, is_dir=statmod.S_ISDIR(mode))
