@@ -130,10 +130,22 @@ class SftpTransport:
         return {"password": "password", "key": "key file", "agent": "keys in ssh-agent"}[self.conn.auth]
 
     def _load_key(self) -> paramiko.PKey:
+        """Load the key file; the keyring is asked for a passphrase only when the key is encrypted."""
         path = Path(self.conn.key_file or "").expanduser()
-        passphrase = self.secrets.get(self.conn.name, "passphrase")
         try:
-            return paramiko.PKey.from_path(path, passphrase)
+            try:
+                return paramiko.PKey.from_path(path)
+            except paramiko.PasswordRequiredException:
+                passphrase = self.secrets.get(self.conn.name, "passphrase")
+                if passphrase is None:
+                    raise
+            try:
+                return paramiko.PKey.from_path(path, passphrase)
+            except (paramiko.SSHException, ValueError):
+                raise AuthError(
+                    f"Cannot unlock the key file {path}: the stored passphrase is wrong",
+                    f"store the right one with 'transferapp connection passwd {self.conn.name} --passphrase-stdin'",
+                ) from None
         except FileNotFoundError:
             raise ConfigError(
                 f"The key file {path} of connection {self.conn.name!r} does not exist",
@@ -147,12 +159,6 @@ class SftpTransport:
                 f"store it with 'transferapp connection passwd {self.conn.name} --passphrase-stdin'",
             ) from None
         except (paramiko.SSHException, ValueError) as exc:
-            if passphrase is not None:
-                raise AuthError(
-                    f"Cannot unlock the key file {path}: wrong passphrase or unsupported key",
-                    "store the right passphrase with "
-                    f"'transferapp connection passwd {self.conn.name} --passphrase-stdin'",
-                ) from None
             raise ConfigError(f"The key file {path} is not a usable private key: {exc}") from None
 
     def _auth_agent(self, transport: paramiko.Transport, user: str) -> None:

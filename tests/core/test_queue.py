@@ -1,0 +1,82 @@
+"""The persistent queue: claiming, orphan recovery after a crash, cancel and retry."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from transferapp.errors import NotFoundError
+from transferapp.store.db import Database
+from transferapp.store.queue import TransferQueue
+
+
+@pytest.fixture
+def queue(tmp_path: Path) -> TransferQueue:
+    return TransferQueue(Database(tmp_path / "q.sqlite3"))
+
+
+def test_claim_takes_oldest_ready_item_once(queue: TransferQueue) -> None:
+    first = queue.add("pim", "up", "/a", "a")
+    queue.add("pim", "up", "/b", "b")
+    claimed = queue.claim()
+    assert claimed is not None and claimed.id == first and claimed.state == "running" and claimed.attempts == 1
+    second = queue.claim()
+    assert second is not None and second.id != first
+    assert queue.claim() is None
+
+
+def test_items_waiting_for_backoff_are_not_claimed(queue: TransferQueue) -> None:
+    item = queue.add("pim", "up", "/a", "a")
+    queue.update(item, next_attempt_at=queue.clock() + 60)
+    assert queue.claim() is None
+    assert queue.next_wake() is not None
+
+
+def test_excluded_connections_are_skipped(queue: TransferQueue) -> None:
+    queue.add("busy", "up", "/a", "a")
+    other = queue.add("free", "up", "/b", "b")
+    claimed = queue.claim(exclude_connections={"busy"})
+    assert claimed is not None and claimed.id == other
+
+
+def test_running_item_of_a_dead_process_is_claimed_again(queue: TransferQueue) -> None:
+    item = queue.add("pim", "up", "/a", "a")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    queue.update(item, state="running", owner_pid=int(dead.stdout), lease_until=queue.clock() + 600)
+    claimed = queue.claim()
+    assert claimed is not None and claimed.id == item
+
+
+def test_running_item_of_a_live_process_is_left_alone(queue: TransferQueue) -> None:
+    item = queue.add("pim", "up", "/a", "a")
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]) as other:
+        try:
+            queue.update(item, state="running", owner_pid=other.pid, lease_until=queue.clock() + 600)
+            assert queue.claim() is None
+        finally:
+            other.kill()
+
+
+def test_cancel_and_retry(queue: TransferQueue) -> None:
+    item = queue.add("pim", "up", "/a", "a")
+    assert queue.cancel(item).state == "cancelled"
+    with pytest.raises(NotFoundError, match="already cancelled"):
+        queue.cancel(item)
+    again = queue.retry(item)
+    assert (again.state, again.attempts) == ("queued", 0)
+    with pytest.raises(NotFoundError, match="not failed or cancelled"):
+        queue.retry(item)
+    with pytest.raises(NotFoundError, match="No queued transfer with id 999"):
+        queue.get(999)
+
+
+def test_refresh_reports_cancelled_items(queue: TransferQueue) -> None:
+    item = queue.add("pim", "up", "/a", "a")
+    claimed = queue.claim()
+    assert claimed is not None
+    assert queue.refresh_leases([item]) == set()
+    queue.cancel(item)
+    assert queue.refresh_leases([item]) == {item}
