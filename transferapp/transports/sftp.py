@@ -135,13 +135,15 @@ class SftpTransport:
         try:
             try:
                 return paramiko.PKey.from_path(path)
-            except paramiko.PasswordRequiredException:
+            except (paramiko.PasswordRequiredException, TypeError) as exc:
+                if "password" not in str(exc).lower():  # paramiko 4+ says so with a TypeError
+                    raise
                 passphrase = self.secrets.get(self.conn.name, "passphrase")
                 if passphrase is None:
-                    raise
+                    raise paramiko.PasswordRequiredException(str(exc)) from None
             try:
-                return paramiko.PKey.from_path(path, passphrase)
-            except (paramiko.SSHException, ValueError):
+                return paramiko.PKey.from_path(path, passphrase.encode())
+            except (paramiko.SSHException, ValueError, TypeError):
                 raise AuthError(
                     f"Cannot unlock the key file {path}: the stored passphrase is wrong",
                     f"store the right one with 'transferapp connection passwd {self.conn.name} --passphrase-stdin'",
