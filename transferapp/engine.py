@@ -18,10 +18,7 @@ from transferapp.app import AppContext
 from transferapp.backoff import Backoff
 from transferapp.config import Connection
 from transferapp.errors import (
-    AuthError,
     CancelledError,
-    ConfigError,
-    HostKeyError,
     NetworkError,
     NotFoundError,
     TransferAppError,
@@ -35,7 +32,6 @@ from transferapp.transports.base import CancelToken, Transport
 from transferapp.transports.registry import make_transport
 
 log = logging.getLogger(__name__)
-CONNECTION_WIDE = (AuthError, HostKeyError, ConfigError)  # the same failure would hit every transfer there
 LEASE_REFRESH_SECONDS = 5.0
 
 
@@ -67,7 +63,6 @@ class Engine:
         self.clock = clock
         self.max_workers = max_workers
         self._pools: dict[str, SessionPool] = {}
-        self._broken: dict[str, TransferAppError] = {}
         self._tokens: dict[int, CancelToken] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -187,14 +182,8 @@ class Engine:
 
     def _attempt(self, item: QueueItem, token: CancelToken, tracker: ProgressTracker) -> Outcome:
         conn = self.ctx.config.connection(item.connection)
-        if conn.name in self._broken:
-            raise self._broken[conn.name]
         pool = self._pool(conn)
-        try:
-            transport = pool.acquire()
-        except CONNECTION_WIDE as exc:
-            self._broken[conn.name] = exc
-            raise
+        transport = pool.acquire()
         broken = True
         try:
             remote = self._resolve(transport, item.remote_path)

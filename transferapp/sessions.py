@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from transferapp.errors import TransferAppError
 from transferapp.transports.base import Transport
 
 
@@ -17,6 +18,9 @@ class SessionPool:
         self._idle: list[Transport] = []
         self._in_use = 0
         self._cond = threading.Condition()
+        self._first_login = threading.Lock()
+        self._proven = False
+        self._fatal: TransferAppError | None = None
 
     def acquire(self, timeout: float | None = None) -> Transport:
         """A connected session; waits while ``limit`` sessions are in use."""
@@ -42,12 +46,28 @@ class SessionPool:
             return None
 
     def _connect(self) -> Transport:
-        transport = self._factory()
+        """Connect a new session; until one login worked, logins run one at a time and a fatal error sticks."""
         try:
-            transport.connect()
+            if self._proven:
+                return self._open()
+            with self._first_login:
+                if self._fatal is not None:
+                    raise self._fatal
+                try:
+                    transport = self._open()
+                except TransferAppError as exc:
+                    if not exc.retryable:
+                        self._fatal = exc  # a wrong password is not tried again by every worker
+                    raise
+                self._proven = True
+                return transport
         except BaseException:
             self._give_back(None)
             raise
+
+    def _open(self) -> Transport:
+        transport = self._factory()
+        transport.connect()
         return transport
 
     def release(self, transport: Transport, broken: bool = False) -> None:

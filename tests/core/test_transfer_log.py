@@ -14,8 +14,18 @@ from transferapp.store.log import LogEntry, TransferLog
 def log(tmp_path: Path) -> TransferLog:
     transfer_log = TransferLog(Database(tmp_path / "t.sqlite3"))
     for i in range(5):
-        transfer_log.append(LogEntry("pim", "up", f"/exports/orders_{i}.xml", f"/in/orders_{i}.xml", "ok",
-                                     bytes=100 + i, sha256="ab" * 32, duration=0.5))
+        transfer_log.append(
+            LogEntry(
+                "pim",
+                "up",
+                f"/exports/orders_{i}.xml",
+                f"/in/orders_{i}.xml",
+                "ok",
+                bytes=100 + i,
+                sha256="ab" * 32,
+                duration=0.5,
+            )
+        )
     return transfer_log
 
 
