@@ -267,6 +267,7 @@ class Engine:
         fields: dict[str, Any] = {
             "state": {"ok": "done", "failed": "failed", "cancelled": "cancelled"}.get(outcome.status, "queued"),
             "owner_pid": None,
+            "owner_token": None,
             "error": error.message if error else "",
             "hint": error.hint if error else "",
             "done_bytes": entry.bytes,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +81,14 @@ def test_refresh_reports_cancelled_items(queue: TransferQueue) -> None:
     assert queue.refresh_leases([item]) == set()
     queue.cancel(item)
     assert queue.refresh_leases([item]) == {item}
+
+
+def test_row_of_an_earlier_process_with_our_pid_is_claimed(queue: TransferQueue) -> None:
+    """In a container the restarted agent often gets the same pid as the one that crashed."""
+    item = queue.add("pim", "up", "/a", "a")
+    queue.update(
+        item, state="publishing", owner_pid=os.getpid(), owner_token="earlier", lease_until=queue.clock() + 600
+    )
+    claimed = queue.claim()
+    assert claimed is not None and claimed.id == item and claimed.state == "publishing"
+    assert queue.claim() is None  # now it is ours, and not handed out twice

@@ -32,6 +32,7 @@ MIGRATIONS: list[str] = [
         error TEXT NOT NULL DEFAULT '',
         hint TEXT NOT NULL DEFAULT '',
         owner_pid INTEGER,
+        owner_token TEXT,
         lease_until REAL,
         options TEXT NOT NULL DEFAULT '{}',
         created_at REAL NOT NULL,

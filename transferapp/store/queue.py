@@ -10,6 +10,7 @@ import json
 import os
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from transferapp.store.db import Database
 ACTIVE = ("queued", "running", "publishing")
 TERMINAL = ("done", "failed", "cancelled")
 LEASE_SECONDS = 120.0
+OWNER_TOKEN = uuid.uuid4().hex  # tells this process's rows from those of an earlier process with the same pid
 
 
 @dataclass(frozen=True)
@@ -167,38 +169,44 @@ class TransferQueue:
         return [_item(r) for r in self.db.connection().execute(sql + " ORDER BY id", args)]
 
     def claim(self, batch: str | None = None, exclude_connections: Iterable[str] = ()) -> QueueItem | None:
-        """Take the oldest ready row (or one whose owner died) for this process, or None."""
-        now, me = self.clock(), os.getpid()
-        skip = set(exclude_connections)
+        """Take a row left by a process that died, else the oldest ready row; None when there is none."""
+        now = self.clock()
+        skip = list(exclude_connections)
+        where, args = "", []
+        if skip:
+            where += f" AND connection NOT IN ({','.join('?' * len(skip))})"
+            args += skip
+        if batch is not None:
+            where += " AND batch = ?"
+            args.append(batch)
         with self.db.transaction() as conn:
-            sql = (
-                "SELECT * FROM queue WHERE ((state = 'queued' AND next_attempt_at <= ?)"
-                " OR state IN ('running', 'publishing'))"
+            orphans = conn.execute(
+                "SELECT * FROM queue WHERE state IN ('running', 'publishing')"  # noqa: S608 - placeholders only
+                f" AND (owner_token IS NULL OR owner_token != ?){where} ORDER BY id",
+                [OWNER_TOKEN, *args],
             )
-            args: list[Any] = [now]
-            if batch is not None:
-                sql += " AND batch = ?"
-                args.append(batch)
-            for row in conn.execute(sql + " ORDER BY next_attempt_at, id", args):
-                if row["connection"] in skip:
-                    continue
-                if (
-                    row["state"] != "queued"
-                    and row["owner_pid"] != me
-                    and pid_alive(row["owner_pid"])
-                    and (row["lease_until"] or 0) > now
-                ):
-                    continue
-                if row["state"] != "queued" and row["owner_pid"] == me:
-                    continue  # this process is already working on it
-                state = "publishing" if row["state"] == "publishing" else "running"
-                conn.execute(
-                    "UPDATE queue SET state = ?, owner_pid = ?, lease_until = ?, attempts = attempts + 1,"
-                    " updated_at = ? WHERE id = ?",
-                    (state, me, now + LEASE_SECONDS, now, row["id"]),
-                )
-                return _item(conn.execute("SELECT * FROM queue WHERE id = ?", (row["id"],)).fetchone())
-        return None
+            row = next((r for r in orphans if self._abandoned(r, now)), None)
+            if row is None:
+                row = conn.execute(
+                    f"SELECT * FROM queue WHERE state = 'queued' AND next_attempt_at <= ?{where}"  # noqa: S608
+                    " ORDER BY next_attempt_at, id LIMIT 1",
+                    [now, *args],
+                ).fetchone()
+            if row is None:
+                return None
+            state = "publishing" if row["state"] == "publishing" else "running"
+            conn.execute(
+                "UPDATE queue SET state = ?, owner_pid = ?, owner_token = ?, lease_until = ?,"
+                " attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                (state, os.getpid(), OWNER_TOKEN, now + LEASE_SECONDS, now, row["id"]),
+            )
+            return _item(conn.execute("SELECT * FROM queue WHERE id = ?", (row["id"],)).fetchone())
+
+    @staticmethod
+    def _abandoned(row: Any, now: float) -> bool:
+        """A running row whose owner process is gone (or is this process under a reused pid), or whose lease ran out."""
+        pid = row["owner_pid"]
+        return pid == os.getpid() or not pid_alive(pid) or (row["lease_until"] or 0) <= now
 
     def next_wake(self, batch: str | None = None) -> float | None:
         """When the earliest waiting row becomes ready, or None when none waits."""
@@ -237,8 +245,8 @@ class TransferQueue:
         marks = ",".join("?" * len(ids))
         with self.db.transaction() as conn:
             conn.execute(
-                f"UPDATE queue SET lease_until = ? WHERE id IN ({marks}) AND owner_pid = ?",  # noqa: S608
-                [self.clock() + LEASE_SECONDS, *ids, os.getpid()],
+                f"UPDATE queue SET lease_until = ? WHERE id IN ({marks}) AND owner_token = ?",  # noqa: S608
+                [self.clock() + LEASE_SECONDS, *ids, OWNER_TOKEN],
             )
             rows = conn.execute(f"SELECT id FROM queue WHERE id IN ({marks}) AND state = 'cancelled'", ids)  # noqa: S608
             return {int(r["id"]) for r in rows}
