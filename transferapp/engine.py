@@ -8,9 +8,8 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from transferapp import publish
 from transferapp.accounting import ProgressTracker
@@ -23,27 +22,16 @@ from transferapp.errors import (
     NotFoundError,
     TransferAppError,
 )
-from transferapp.events import EventSink, TransferFinished, TransferRetrying, TransferStarted, ignore_events
+from transferapp.events import EventSink, TransferRetrying, TransferStarted, ignore_events
+from transferapp.outcomes import Outcome, record_outcomes
+from transferapp.publish_batch import BATCH_FILES, SMALL_FILE, BatchFile, upload_batch
 from transferapp.sessions import SessionPool
-from transferapp.snapshot import Snapshot
-from transferapp.store.log import LogEntry
 from transferapp.store.queue import QueueItem
-from transferapp.transports.base import CancelToken, Transport
-from transferapp.transports.registry import make_transport
+from transferapp.transports.base import BatchTransport, CancelToken, Transport
+from transferapp.transports.registry import make_transport, transport_class
 
 log = logging.getLogger(__name__)
 LEASE_REFRESH_SECONDS = 5.0
-
-
-@dataclass
-class Outcome:
-    """What one attempt ended with."""
-
-    status: str  # ok, retry, failed, cancelled
-    snapshot: Snapshot | None = None
-    remote: str = ""
-    error: TransferAppError | None = None
-    fields: dict[str, Any] = field(default_factory=dict)
 
 
 class Engine:
@@ -71,7 +59,7 @@ class Engine:
     def run(self, batch: str | None = None, stop: threading.Event | None = None, until_idle: bool = True) -> None:
         """Process the queue (or one batch of it) until nothing is left, or until ``stop`` is set."""
         stop = stop or threading.Event()
-        running: dict[Future[None], QueueItem] = {}
+        running: dict[Future[None], list[QueueItem]] = {}
         last_refresh = 0.0
         with ThreadPoolExecutor(self.max_workers, thread_name_prefix="transfer") as executor:
             try:
@@ -95,22 +83,39 @@ class Engine:
                 self.close()
 
     def _claim_ready(
-        self, batch: str | None, running: dict[Future[None], QueueItem], executor: ThreadPoolExecutor
+        self, batch: str | None, running: dict[Future[None], list[QueueItem]], executor: ThreadPoolExecutor
     ) -> None:
         while len(running) < self.max_workers:
             busy = self._busy_connections(running)
             item = self.ctx.queue.claim(batch, exclude_connections=busy)
             if item is None:
                 return
-            token = CancelToken()
+            group = [item]
+            if self._batchable(item):
+                group += self.ctx.queue.claim_small(item, BATCH_FILES - 1, SMALL_FILE)
+            tokens = [CancelToken() for _ in group]
             with self._lock:
-                self._tokens[item.id] = token
-            running[executor.submit(self._process, item, token)] = item
+                self._tokens.update({i.id: t for i, t in zip(group, tokens, strict=True)})
+            if len(group) == 1:
+                running[executor.submit(self._process, item, tokens[0])] = group
+            else:
+                running[executor.submit(self._process_batch, group, tokens)] = group
 
-    def _busy_connections(self, running: dict[Future[None], QueueItem]) -> set[str]:
+    def _batchable(self, item: QueueItem) -> bool:
+        """Small fresh uploads over a transport that can batch them travel together."""
+        conn = self.ctx.config.connections.get(item.connection)
+        return (
+            conn is not None
+            and item.direction == "up"
+            and item.state == "running"
+            and item.total_bytes <= SMALL_FILE
+            and transport_class(conn).capabilities.batch_put
+        )
+
+    def _busy_connections(self, running: dict[Future[None], list[QueueItem]]) -> set[str]:
         counts: dict[str, int] = {}
-        for item in running.values():
-            counts[item.connection] = counts.get(item.connection, 0) + 1
+        for group in running.values():
+            counts[group[0].connection] = counts.get(group[0].connection, 0) + 1
         busy = set()
         for name, count in counts.items():
             conn = self.ctx.config.connections.get(name)
@@ -118,7 +123,7 @@ class Engine:
                 busy.add(name)
         return busy
 
-    def _wait(self, running: dict[Future[None], QueueItem], batch: str | None, stop: threading.Event) -> None:
+    def _wait(self, running: dict[Future[None], list[QueueItem]], batch: str | None, stop: threading.Event) -> None:
         wake_at = self.ctx.queue.next_wake(batch)
         timeout = 1.0 if wake_at is None else max(0.01, min(1.0, wake_at - self.clock()))
         if running:
@@ -126,8 +131,8 @@ class Engine:
         else:
             stop.wait(timeout)
 
-    def _refresh_leases(self, running: dict[Future[None], QueueItem]) -> None:
-        cancelled = self.ctx.queue.refresh_leases(item.id for item in running.values())
+    def _refresh_leases(self, running: dict[Future[None], list[QueueItem]]) -> None:
+        cancelled = self.ctx.queue.refresh_leases(item.id for group in running.values() for item in group)
         with self._lock:
             for item_id in cancelled:
                 token = self._tokens.get(item_id)
@@ -178,7 +183,52 @@ class Engine:
         finally:
             with self._lock:
                 self._tokens.pop(item.id, None)
-        self._record(item, outcome, time.monotonic() - started, tracker.done)
+        record_outcomes(self.ctx, [(item, outcome, time.monotonic() - started, tracker.done)], self.sink)
+
+    def _process_batch(self, items: list[QueueItem], tokens: list[CancelToken]) -> None:
+        """Send many small files over one session with shared round trips; record each one's outcome."""
+        started = time.monotonic()
+        for item in items:
+            self.sink(TransferStarted(item.id, item.attempts, item.total_bytes))
+        files = [BatchFile(i.id, Path(i.local_path), i.remote_path, i.snapshot) for i in items]
+        try:
+            conn = self.ctx.config.connection(items[0].connection)
+            pool = self._pool(conn)
+            transport = pool.acquire()
+            broken = True
+            try:
+                for file, token in zip(files, tokens, strict=True):
+                    file.remote = self._resolve(transport, file.remote)
+                    if token.cancelled:
+                        file.error = CancelledError(token.reason)
+                live = [f for f in files if f.error is None]
+                upload_batch(cast(BatchTransport, transport), live, self._mark_publishing)
+                broken = False
+            finally:
+                pool.release(transport, broken=broken)
+            outcomes = [
+                Outcome("ok", snapshot=f.snapshot, remote=f.remote)
+                if f.error is None
+                else self._failure(item, f.error, token)
+                for f, item, token in zip(files, items, tokens, strict=True)
+            ]
+        except TransferAppError as exc:
+            outcomes = [self._failure(item, exc, token) for item, token in zip(items, tokens, strict=True)]
+        finally:
+            with self._lock:
+                for item in items:
+                    self._tokens.pop(item.id, None)
+        duration = time.monotonic() - started
+        record_outcomes(self.ctx, [(i, o, duration, 0) for i, o in zip(items, outcomes, strict=True)], self.sink)
+
+    def _mark_publishing(self, files: list[BatchFile]) -> None:
+        with self.ctx.db.transaction() as conn:
+            for file in files:
+                assert file.snapshot is not None
+                snapshot = file.snapshot.to_json()
+                self.ctx.queue.update(
+                    file.key, conn, state="publishing", snapshot=snapshot, total_bytes=file.snapshot.size
+                )
 
     def _attempt(self, item: QueueItem, token: CancelToken, tracker: ProgressTracker) -> Outcome:
         conn = self.ctx.config.connection(item.connection)
@@ -245,44 +295,3 @@ class Engine:
             self.sink(TransferRetrying(item.id, item.attempts, delay, str(exc)))
             return Outcome("retry", error=exc, fields={"state": "queued", "next_attempt_at": self.clock() + delay})
         return Outcome("failed", error=exc)
-
-    def _record(self, item: QueueItem, outcome: Outcome, duration: float, done_bytes: int) -> None:
-        """Write the log row and the new queue state in one transaction (so a crash never doubles either)."""
-        fresh = self.ctx.queue.get(item.id)
-        snap = outcome.snapshot
-        error = outcome.error
-        entry = LogEntry(
-            connection=item.connection,
-            direction=item.direction,
-            local_path=item.local_path,
-            remote_path=outcome.remote or item.remote_path,
-            status=outcome.status,
-            bytes=snap.size if snap else done_bytes,
-            sha256=snap.sha256 if snap else "",
-            duration=duration,
-            error=str(error) if error else "",
-            transfer_id=item.id,
-            attempt=item.attempts,
-        )
-        fields: dict[str, Any] = {
-            "state": {"ok": "done", "failed": "failed", "cancelled": "cancelled"}.get(outcome.status, "queued"),
-            "owner_pid": None,
-            "owner_token": None,
-            "error": error.message if error else "",
-            "hint": error.hint if error else "",
-            "done_bytes": entry.bytes,
-        }
-        if outcome.status == "ok":
-            fields["resume"] = None
-        fields.update(outcome.fields)
-        quiet_stop = outcome.status == "retry" and fields.get("next_attempt_at") == 0.0
-        with self.ctx.db.transaction() as conn:
-            if not quiet_stop:
-                self.ctx.log.append(entry, conn)
-            if fresh.state == "cancelled" and outcome.status != "ok":
-                fields["state"] = "cancelled"
-            self.ctx.queue.update(item.id, conn=conn, **fields)
-        if outcome.status != "retry":
-            self.sink(
-                TransferFinished(item.id, outcome.status, error.message if error else "", error.hint if error else "")
-            )

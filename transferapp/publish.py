@@ -73,13 +73,15 @@ def upload(job: Job) -> Snapshot:
     transport.makedirs(posixpath.dirname(job.remote) or "/")
     chunks = plan_chunks(snap.size, job.streams)
     done = _resumable_chunks(transport, part, chunks, job.resume)
-    if not done:
+    fresh_single = not done and len(chunks) == 1  # one write opens, truncates and fills the part
+    if not done and not fresh_single:
         transport.create(part)
-    job.save_state(resume={"part": part, "chunks_done": sorted(done)})
+    if len(chunks) > 1:
+        job.save_state(resume={"part": part, "chunks_done": sorted(done)})
     for index in done:
         job.progress.advance(chunks[index][1] - chunks[index][0])
     todo = [i for i in range(len(chunks)) if i not in done]
-    _write_chunks(job, part, chunks, todo, done)
+    _write_chunks(job, part, chunks, todo, done, truncate_first=fresh_single)
     entry = transport.stat(part)
     if entry is None or entry.size != snap.size:
         job.save_state(resume=None)
@@ -117,7 +119,9 @@ def _resumable_chunks(
     return done
 
 
-def _write_chunks(job: Job, part: str, chunks: list[tuple[int, int]], todo: list[int], done: set[int]) -> None:
+def _write_chunks(
+    job: Job, part: str, chunks: list[tuple[int, int]], todo: list[int], done: set[int], truncate_first: bool
+) -> None:
     """Write the chunks still to do, with up to ``job.streams`` sessions at once."""
     if not todo:
         return
@@ -135,7 +139,8 @@ def _write_chunks(job: Job, part: str, chunks: list[tuple[int, int]], todo: list
             try:
                 job.cancel.check()
                 start, end = chunks[index]
-                transport.write_range(job.local, part, start, end, job.progress, _either(job.cancel, stop))
+                truncate = truncate_first and index == todo[0]
+                transport.write_range(job.local, part, start, end, job.progress, _either(job.cancel, stop), truncate)
             except BaseException as exc:
                 with lock:
                     failures.append(exc)
@@ -143,7 +148,8 @@ def _write_chunks(job: Job, part: str, chunks: list[tuple[int, int]], todo: list
                 return
             with lock:
                 done.add(index)
-                job.save_state(resume={"part": part, "chunks_done": sorted(done)})
+                if len(chunks) > 1:
+                    job.save_state(resume={"part": part, "chunks_done": sorted(done)})
 
     helpers = _borrow_sessions(job.pool, min(job.streams, len(todo)) - 1)
     threads = [threading.Thread(target=run, args=(t,), daemon=True) for t in helpers]

@@ -110,7 +110,8 @@ def add_connection(args: argparse.Namespace) -> int:
         secrets["password"] = read_secret_stdin("password")
     if args.passphrase_stdin:
         secrets["passphrase"] = read_secret_stdin("key passphrase")
-    ctx.secrets.backend()  # fail before anything is written when there is no usable keyring
+    if secrets:
+        ctx.secrets.backend()  # fail before anything is written when there is no usable keyring
     for kind, secret in secrets.items():
         ctx.secrets.set(args.name, kind, secret)
     ctx.config.connections[args.name] = conn
@@ -118,7 +119,8 @@ def add_connection(args: argparse.Namespace) -> int:
         try:
             pin_first_key(ctx, conn)
         except TransferAppError:
-            ctx.secrets.delete_all(args.name)
+            if secrets:
+                ctx.secrets.delete_all(args.name)
             raise
     ctx.config.save()
     print(f"Added connection {args.name!r} ({conn.remote}).")

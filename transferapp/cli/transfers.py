@@ -108,20 +108,19 @@ def send_files(args: argparse.Namespace) -> int:
     for problem in problems:
         error(problem)
     batch = uuid.uuid4().hex
-    ids, names = [], {}
-    for path, relative in sources:
-        remote = posixpath.join(folder, relative) if folder else relative
-        item_id = ctx.queue.add(
-            conn.name,
-            "up",
-            str(path),
-            remote,
-            batch=batch,
-            max_attempts=int(conn.option("max_attempts")),
-            total_bytes=path.stat().st_size,
-        )
-        ids.append(item_id)
-        names[item_id] = path.name
+    rows = [
+        {
+            "connection": conn.name,
+            "direction": "up",
+            "local_path": str(path),
+            "remote_path": posixpath.join(folder, relative) if folder else relative,
+            "max_attempts": int(conn.option("max_attempts")),
+            "total_bytes": path.stat().st_size,
+        }
+        for path, relative in sources
+    ]
+    ids = ctx.queue.add_many(rows, batch)
+    names = {item_id: path.name for item_id, (path, _) in zip(ids, sources, strict=True)}
     if ids:
         run_batch(ctx, batch, names)
     status = report(ctx, ids, args.json) if ids else 1
@@ -152,19 +151,20 @@ def pull_files(args: argparse.Namespace) -> int:
         print(f"No files match {args.pattern!r} in {remote_dir}.")
         return 0
     batch = uuid.uuid4().hex
-    ids, names = [], {}
-    for entry in sorted(matches, key=lambda e: e.name):
-        item_id = ctx.queue.add(
-            conn.name,
-            "down",
-            str(target / entry.name),
-            entry.path,
-            batch=batch,
-            max_attempts=int(conn.option("max_attempts")),
-            total_bytes=entry.size,
-        )
-        ids.append(item_id)
-        names[item_id] = entry.name
+    matches.sort(key=lambda e: e.name)
+    rows = [
+        {
+            "connection": conn.name,
+            "direction": "down",
+            "local_path": str(target / entry.name),
+            "remote_path": entry.path,
+            "max_attempts": int(conn.option("max_attempts")),
+            "total_bytes": entry.size,
+        }
+        for entry in matches
+    ]
+    ids = ctx.queue.add_many(rows, batch)
+    names = {item_id: entry.name for item_id, entry in zip(ids, matches, strict=True)}
     run_batch(ctx, batch, names)
     return report(ctx, ids, args.json)
 

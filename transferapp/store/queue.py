@@ -129,25 +129,41 @@ class TransferQueue:
         options: dict[str, Any] | None = None,
     ) -> int:
         """Queue one transfer and return its id."""
+        row = {
+            "connection": connection,
+            "direction": direction,
+            "local_path": local_path,
+            "remote_path": remote_path,
+            "max_attempts": max_attempts,
+            "total_bytes": total_bytes,
+            "options": options,
+        }
+        return self.add_many([row], batch)[0]
+
+    def add_many(self, rows: list[dict[str, Any]], batch: str | None = None) -> list[int]:
+        """Queue many transfers in one transaction; each row holds ``add``'s arguments by name."""
         now = self.clock()
+        ids = []
         with self.db.transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO queue (batch, connection, direction, local_path, remote_path, state, max_attempts,"
-                " total_bytes, options, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
-                (
-                    batch,
-                    connection,
-                    direction,
-                    local_path,
-                    remote_path,
-                    max_attempts,
-                    total_bytes,
-                    json.dumps(options or {}),
-                    now,
-                    now,
-                ),
-            )
-            return int(cursor.lastrowid or 0)
+            for row in rows:
+                cursor = conn.execute(
+                    "INSERT INTO queue (batch, connection, direction, local_path, remote_path, state, max_attempts,"
+                    " total_bytes, options, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+                    (
+                        batch,
+                        row["connection"],
+                        row["direction"],
+                        row["local_path"],
+                        row["remote_path"],
+                        row.get("max_attempts", 5),
+                        row.get("total_bytes", 0),
+                        json.dumps(row.get("options") or {}),
+                        now,
+                        now,
+                    ),
+                )
+                ids.append(int(cursor.lastrowid or 0))
+        return ids
 
     def get(self, item_id: int) -> QueueItem:
         """The row with that id, or NotFoundError."""
@@ -201,6 +217,29 @@ class TransferQueue:
                 (state, os.getpid(), OWNER_TOKEN, now + LEASE_SECONDS, now, row["id"]),
             )
             return _item(conn.execute("SELECT * FROM queue WHERE id = ?", (row["id"],)).fetchone())
+
+    def claim_small(self, first: QueueItem, limit: int, max_bytes: int) -> list[QueueItem]:
+        """Claim up to ``limit`` more queued small uploads of the same connection and batch, to send with ``first``."""
+        now = self.clock()
+        where, args = "", []
+        if first.batch is not None:
+            where, args = " AND batch = ?", [first.batch]
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT id FROM queue WHERE state = 'queued' AND next_attempt_at <= ? AND connection = ?"  # noqa: S608
+                f" AND direction = 'up' AND total_bytes <= ?{where} ORDER BY next_attempt_at, id LIMIT ?",
+                [now, first.connection, max_bytes, *args, limit],
+            ).fetchall()
+            ids = [r["id"] for r in rows]
+            if not ids:
+                return []
+            marks = ",".join("?" * len(ids))
+            conn.execute(
+                "UPDATE queue SET state = 'running', owner_pid = ?, owner_token = ?, lease_until = ?,"  # noqa: S608
+                f" attempts = attempts + 1, updated_at = ? WHERE id IN ({marks})",
+                [os.getpid(), OWNER_TOKEN, now + LEASE_SECONDS, now, *ids],
+            )
+            return [_item(r) for r in conn.execute(f"SELECT * FROM queue WHERE id IN ({marks}) ORDER BY id", ids)]  # noqa: S608
 
     @staticmethod
     def _abandoned(row: Any, now: float) -> bool:

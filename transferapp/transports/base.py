@@ -7,11 +7,12 @@ the login's home). rclone's ``fs/types.go`` is the model for the contract wordin
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from transferapp.errors import CancelledError
+from transferapp.errors import CancelledError, TransferAppError
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,18 @@ class Capabilities:
 
     atomic_rename: bool  # rename replaces an existing target in one step
     ranged_write: bool  # several streams may write one file at different offsets
+    batch_put: bool = False  # put_batch/rename_batch send many small files with one round trip per step
+
+
+@dataclass
+class SmallPut:
+    """One small file of a batch upload: local source, temporary remote name, expected size; ``error`` after."""
+
+    local: Path
+    part: str
+    size: int
+    error: TransferAppError | None = None
+    handle: bytes | None = None
 
 
 class Progress(Protocol):
@@ -99,9 +112,19 @@ class Transport(Protocol):
         """Create or truncate ``path`` to an empty file."""
 
     def write_range(
-        self, local: Path, path: str, start: int, end: int, progress: Progress, cancel: CancelToken
+        self,
+        local: Path,
+        path: str,
+        start: int,
+        end: int,
+        progress: Progress,
+        cancel: CancelToken,
+        truncate: bool = False,
     ) -> None:
-        """Write bytes [start, end) of ``local`` at the same offsets of the existing remote file ``path``."""
+        """Write bytes [start, end) of ``local`` at the same offsets of remote ``path``.
+
+        The remote file must exist, unless ``truncate`` is set: then it is created or emptied first.
+        """
 
     def read_range(self, path: str, local: Path, start: int, end: int, progress: Progress, cancel: CancelToken) -> None:
         """Append bytes [start, end) of remote ``path`` to ``local`` (which holds exactly ``start`` bytes)."""
@@ -114,3 +137,13 @@ class Transport(Protocol):
 
     def writable(self, path: str) -> None:
         """Check that files can be created in folder ``path``; raise PermissionDeniedError otherwise."""
+
+
+class BatchTransport(Transport, Protocol):
+    """A transport that can send many small files with one round trip per step (``batch_put`` capability)."""
+
+    def put_batch(self, puts: Sequence[SmallPut]) -> None:
+        """Write each file to its part name and verify its size; per-file failures land in ``put.error``."""
+
+    def rename_batch(self, pairs: Sequence[tuple[str, str]]) -> Sequence[TransferAppError | None]:
+        """Rename many (part, final) pairs, replacing existing targets; one result per pair."""

@@ -7,6 +7,7 @@ import posixpath
 import socket
 import stat as statmod
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import paramiko
@@ -21,9 +22,10 @@ from transferapp.errors import (
     local_write_error,
 )
 from transferapp.secrets import SecretStore
-from transferapp.transports.base import CancelToken, Capabilities, Progress, RemoteEntry
+from transferapp.transports.base import CancelToken, Capabilities, Progress, RemoteEntry, SmallPut
 from transferapp.transports.hostkeys import HostKeyStore
 from transferapp.transports.sftp_errors import translate
+from transferapp.transports.sftp_pipeline import put_small_files, rename_many
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128
 class SftpTransport:
     """One SFTP session for one connection (see Transport in base.py for the contract)."""
 
-    capabilities = Capabilities(atomic_rename=True, ranged_write=True)
+    capabilities = Capabilities(atomic_rename=True, ranged_write=True, batch_put=True)
 
     def __init__(
         self, conn: Connection, secrets: SecretStore, hostkeys: HostKeyStore, trust_new_host_key: bool = False
@@ -49,6 +51,7 @@ class SftpTransport:
         self._sftp: paramiko.SFTPClient | None = None
         self._home = ""
         self._posix_rename = True
+        self._folders: set[str] = set()  # folders known to exist, so each is checked once per session
 
     # -- session ---------------------------------------------------------------------------------
     def connect(self) -> None:
@@ -225,10 +228,13 @@ class SftpTransport:
 
     def makedirs(self, path: str) -> None:
         """Create folder ``path`` and its missing parents; no error if it already exists."""
+        if path in self._folders:
+            return
         existing = self.stat(path)
         if existing is not None:
             if not existing.is_dir:
                 raise PermissionDeniedError(f"{path} exists on the server and is not a folder")
+            self._folders.add(path)
             return
         parent = posixpath.dirname(path.rstrip("/"))
         if parent and parent != path:
@@ -238,6 +244,7 @@ class SftpTransport:
         except Exception as exc:
             if self.stat(path) is None:  # another session may have made it meanwhile
                 raise translate(exc, f"creating folder {path}") from None
+        self._folders.add(path)
 
     def create(self, path: str) -> None:
         """Create or truncate ``path`` to an empty file."""
@@ -247,11 +254,18 @@ class SftpTransport:
             raise translate(exc, f"creating {path}") from None
 
     def write_range(
-        self, local: Path, path: str, start: int, end: int, progress: Progress, cancel: CancelToken
+        self,
+        local: Path,
+        path: str,
+        start: int,
+        end: int,
+        progress: Progress,
+        cancel: CancelToken,
+        truncate: bool = False,
     ) -> None:
         """Write bytes [start, end) of ``local`` to the same offsets of remote ``path`` (pipelined)."""
         try:
-            with open(local, "rb") as source, self.sftp.open(path, "r+b") as target:
+            with open(local, "rb") as source, self.sftp.open(path, "wb" if truncate else "r+b") as target:
                 target.set_pipelined(True)
                 source.seek(start)
                 target.seek(start)
@@ -332,6 +346,27 @@ class SftpTransport:
             self.sftp.rename(backup, dst)
             raise
         self.sftp.remove(backup)
+
+    def put_batch(self, puts: Sequence[SmallPut]) -> None:
+        """Write many small files to their part names in a few round trips; failures land in each ``put.error``."""
+        put_small_files(self.sftp, puts)
+
+    def rename_batch(self, pairs: Sequence[tuple[str, str]]) -> Sequence[TransferAppError | None]:
+        """Rename many (part, final) pairs; one result per pair (None when it worked)."""
+        results: Sequence[TransferAppError | None] = []
+        if self._posix_rename:
+            results = rename_many(self.sftp, pairs)
+            if not any(r is not None and "unsupported" in str(r).lower() for r in results):
+                return results
+            self._posix_rename = False
+        return [self._rename_one(src, dst) for src, dst in pairs]
+
+    def _rename_one(self, src: str, dst: str) -> TransferAppError | None:
+        try:
+            self.rename(src, dst)
+        except TransferAppError as exc:
+            return exc
+        return None
 
     def remove(self, path: str) -> None:
         """Delete file ``path``; no error if it is already gone."""
