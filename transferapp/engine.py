@@ -124,6 +124,7 @@ class Engine:
         return busy
 
     def _wait(self, running: dict[Future[None], list[QueueItem]], batch: str | None, stop: threading.Event) -> None:
+        # Ready rows that wait for a busy connection are claimed when a worker finishes, which ends the wait.
         wake_at = self.ctx.queue.next_wake(batch)
         timeout = 1.0 if wake_at is None else max(0.01, min(1.0, wake_at - self.clock()))
         if running:

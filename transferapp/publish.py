@@ -7,6 +7,7 @@ verified and only then is the part renamed over the final name. Download mirrors
 
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
 import threading
@@ -23,11 +24,12 @@ from transferapp.errors import (
     local_write_error,
 )
 from transferapp.sessions import SessionPool
-from transferapp.snapshot import Snapshot, sha256_file, take_snapshot
+from transferapp.snapshot import BackgroundHash, Snapshot, local_stat, sha256_file
 from transferapp.transports.base import CancelToken, Progress, Transport
 
 MIN_CHUNK = 8 << 20
 MAX_CHUNK = 64 << 20
+NEARBY_RTT = 0.005  # seconds
 
 
 @dataclass
@@ -55,23 +57,32 @@ def plan_chunks(size: int, streams: int) -> list[tuple[int, int]]:
     return [(start, min(size, start + chunk)) for start in range(0, size, chunk)]
 
 
-def part_name(remote: str, snap: Snapshot) -> str:
-    """The temporary name beside the target; the content hash in it makes resuming safe."""
+def part_name(remote: str, size: int, mtime_ns: int) -> str:
+    """The temporary name beside the target; it changes when the local file does, so a resume is safe."""
     folder, name = posixpath.split(remote)
-    return posixpath.join(folder, f".{name}.{snap.sha256[:12]}.part")
+    tag = hashlib.sha256(f"{size}:{mtime_ns}".encode()).hexdigest()[:12]
+    return posixpath.join(folder, f".{name}.{tag}.part")
 
 
 def upload(job: Job) -> Snapshot:
-    """Publish ``job.local`` at ``job.remote``; returns the snapshot that was sent."""
-    snap = take_snapshot(job.local, job.snapshot)
-    part = part_name(job.remote, snap)
-    if snap.to_json() != job.snapshot:
-        job.save_state(snapshot=snap.to_json(), total_bytes=snap.size)
+    """Publish ``job.local`` at ``job.remote``; returns the snapshot that was sent.
+
+    The SHA-256 is computed while the bytes travel; the file's size and mtime are checked before the
+    rename, so what was hashed, what was sent and what is published are the same file.
+    """
+    info = local_stat(job.local)
+    known = job.snapshot or {}
+    if known.get("size") == info.st_size and known.get("mtime_ns") == info.st_mtime_ns and known.get("sha256"):
+        digest: Callable[[], str] = lambda: str(known["sha256"])  # noqa: E731
+    else:
+        digest = BackgroundHash(job.local).result
+        job.save_state(total_bytes=info.st_size)
+    part = part_name(job.remote, info.st_size, info.st_mtime_ns)
     transport = job.transport
-    if job.publishing and _already_published(transport, part, job.remote, snap):
-        return snap
+    if job.publishing and _already_published(transport, part, job.remote, info.st_size):
+        return Snapshot(info.st_size, info.st_mtime_ns, digest())
     transport.makedirs(posixpath.dirname(job.remote) or "/")
-    chunks = plan_chunks(snap.size, job.streams)
+    chunks = plan_chunks(info.st_size, _streams(job))
     done = _resumable_chunks(transport, part, chunks, job.resume)
     fresh_single = not done and len(chunks) == 1  # one write opens, truncates and fills the part
     if not done and not fresh_single:
@@ -83,28 +94,35 @@ def upload(job: Job) -> Snapshot:
     todo = [i for i in range(len(chunks)) if i not in done]
     _write_chunks(job, part, chunks, todo, done, truncate_first=fresh_single)
     entry = transport.stat(part)
-    if entry is None or entry.size != snap.size:
+    if entry is None or entry.size != info.st_size:
         job.save_state(resume=None)
         raise VerifyError(
-            f"The server holds {entry.size if entry else 'no'} bytes of {part}, expected {snap.size}",
+            f"The server holds {entry.size if entry else 'no'} bytes of {part}, expected {info.st_size}",
             "the upload is sent again from the start",
         )
+    snap = Snapshot(info.st_size, info.st_mtime_ns, digest())
     if not snap.matches(job.local):
         job.save_state(resume=None, snapshot=None)
         raise LocalFileError(
             f"{job.local} changed while it was being sent", "it is sent again with the new content", retryable=True
         )
-    job.save_state(state="publishing")
+    job.save_state(state="publishing", snapshot=snap.to_json())
     transport.rename(part, job.remote)
     return snap
 
 
-def _already_published(transport: Transport, part: str, remote: str, snap: Snapshot) -> bool:
-    """After a crash during rename: the part is gone and the target has the snapshot's size."""
+def _streams(job: Job) -> int:
+    """Parallel streams pay off only far away: nearby, one stream is faster (the client's CPU is the limit)."""
+    rtt = getattr(job.transport, "rtt", None)
+    return 1 if rtt is not None and rtt < NEARBY_RTT else job.streams
+
+
+def _already_published(transport: Transport, part: str, remote: str, size: int) -> bool:
+    """After a crash during rename: the part is gone and the target has the file's size."""
     if transport.stat(part) is not None:
         return False
     target = transport.stat(remote)
-    return target is not None and target.size == snap.size
+    return target is not None and target.size == size
 
 
 def _resumable_chunks(
@@ -151,8 +169,16 @@ def _write_chunks(
                 if len(chunks) > 1:
                     job.save_state(resume={"part": part, "chunks_done": sorted(done)})
 
-    helpers = _borrow_sessions(job.pool, min(job.streams, len(todo)) - 1)
-    threads = [threading.Thread(target=run, args=(t,), daemon=True) for t in helpers]
+    def helper() -> None:
+        session = job.pool.try_acquire()  # each helper logs in on its own thread, in parallel
+        if session is None:
+            return
+        try:
+            run(session)
+        finally:
+            job.pool.release(session, broken=bool(failures))
+
+    threads = [threading.Thread(target=helper, daemon=True) for _ in range(min(_streams(job), len(todo)) - 1)]
     for thread in threads:
         thread.start()
     try:
@@ -160,23 +186,11 @@ def _write_chunks(
     finally:
         for thread in threads:
             thread.join()
-        for helper in helpers:
-            job.pool.release(helper, broken=bool(failures))
     if failures:
         primary = next(
             (f for f in failures if not isinstance(f, TransferAppError) or "another stream" not in str(f)), failures[0]
         )
         raise primary
-
-
-def _borrow_sessions(pool: SessionPool, wanted: int) -> list[Transport]:
-    helpers = []
-    for _ in range(max(0, wanted)):
-        session = pool.try_acquire()
-        if session is None:
-            break
-        helpers.append(session)
-    return helpers
 
 
 class _either(CancelToken):  # noqa: N801 - reads like a function at the call site

@@ -45,7 +45,11 @@ def upload_batch(
             item.error = exc
     _make_folders(transport, [f for f in files if f.error is None])
     live = [f for f in files if f.error is None and f.snapshot is not None]
-    puts = [SmallPut(f.local, part_name(f.remote, f.snapshot), f.snapshot.size) for f in live if f.snapshot]
+    puts = [
+        SmallPut(f.local, part_name(f.remote, f.snapshot.size, f.snapshot.mtime_ns), f.snapshot.size)
+        for f in live
+        if f.snapshot
+    ]
     transport.put_batch(puts)
     ready = []
     for item, put in zip(live, puts, strict=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -77,3 +78,29 @@ def take_snapshot(path: Path, previous: dict[str, Any] | None = None) -> Snapsho
             f"{path} changed while it was being read", "it is sent once it stops changing", retryable=True
         )
     return Snapshot(info.st_size, info.st_mtime_ns, digest)
+
+
+class BackgroundHash:
+    """Hashes a file in a thread while it is being sent (hashlib releases the GIL on large blocks)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._digest = ""
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._digest = sha256_file(self.path)
+        except BaseException as exc:  # reported to the caller by result()
+            self._error = exc
+
+    def result(self) -> str:
+        """The hex digest once hashing is done; raises a LocalFileError if the file could not be read."""
+        self._thread.join()
+        if isinstance(self._error, OSError):
+            raise LocalFileError(f"Cannot read the local file {self.path}: {self._error.strerror}") from None
+        if self._error is not None:
+            raise self._error
+        return self._digest

@@ -13,7 +13,7 @@ from transferapp.app import AppContext, open_app
 from transferapp.cli.output import TerminalProgress, error, human_bytes, print_json, print_table
 from transferapp.engine import Engine
 from transferapp.errors import ConfigError, TransferAppError
-from transferapp.store.queue import ACTIVE
+from transferapp.store.queue import ACTIVE, QueueItem
 from transferapp.transports.registry import make_transport
 
 
@@ -80,9 +80,8 @@ def run_batch(ctx: AppContext, batch: str, names: dict[int, str]) -> None:
     Engine(ctx, sink=TerminalProgress(names)).run(batch=batch)
 
 
-def report(ctx: AppContext, ids: list[int], as_json: bool) -> int:
+def report(items: list[QueueItem], as_json: bool) -> int:
     """Print each transfer's result; return 0 when all succeeded."""
-    items = [ctx.queue.get(i) for i in ids]
     if as_json:
         print_json([item.to_json() for item in items])
     for item in items:
@@ -123,7 +122,7 @@ def send_files(args: argparse.Namespace) -> int:
     names = {item_id: path.name for item_id, (path, _) in zip(ids, sources, strict=True)}
     if ids:
         run_batch(ctx, batch, names)
-    status = report(ctx, ids, args.json) if ids else 1
+    status = report(ctx.queue.items(batch=batch), args.json) if ids else 1
     return 1 if problems else status
 
 
@@ -166,7 +165,7 @@ def pull_files(args: argparse.Namespace) -> int:
     ids = ctx.queue.add_many(rows, batch)
     names = {item_id: entry.name for item_id, entry in zip(ids, matches, strict=True)}
     run_batch(ctx, batch, names)
-    return report(ctx, ids, args.json)
+    return report(ctx.queue.items(batch=batch), args.json)
 
 
 def list_queue(args: argparse.Namespace) -> int:
@@ -207,7 +206,7 @@ def run_queue(_args: argparse.Namespace) -> int:
         print("Nothing is queued.")
         return 0
     run_batch(ctx, batch=None, names={})  # type: ignore[arg-type]
-    return report(ctx, sorted(before), as_json=False)
+    return report([i for i in ctx.queue.items() if i.id in before], as_json=False)
 
 
 def retry_item(args: argparse.Namespace) -> int:
@@ -219,7 +218,7 @@ def retry_item(args: argparse.Namespace) -> int:
         Engine(ctx, sink=TerminalProgress({})).run(batch=item.batch)
     except TransferAppError as exc:
         error(str(exc))
-    return report(ctx, [item.id], as_json=False)
+    return report([ctx.queue.get(item.id)], as_json=False)
 
 
 def cancel_item(args: argparse.Namespace) -> int:

@@ -248,8 +248,9 @@ class TransferQueue:
         return pid == os.getpid() or not pid_alive(pid) or (row["lease_until"] or 0) <= now
 
     def next_wake(self, batch: str | None = None) -> float | None:
-        """When the earliest waiting row becomes ready, or None when none waits."""
-        sql, args = "SELECT MIN(next_attempt_at) FROM queue WHERE state = 'queued'", []
+        """When the earliest row waiting out a retry delay becomes ready, or None when none waits."""
+        sql = "SELECT MIN(next_attempt_at) FROM queue WHERE state = 'queued' AND next_attempt_at > ?"
+        args: list[Any] = [self.clock()]
         if batch is not None:
             sql += " AND batch = ?"
             args.append(batch)

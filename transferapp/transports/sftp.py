@@ -6,6 +6,7 @@ import logging
 import posixpath
 import socket
 import stat as statmod
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,6 +52,7 @@ class SftpTransport:
         self._sftp: paramiko.SFTPClient | None = None
         self._home = ""
         self._posix_rename = True
+        self.rtt: float | None = None  # seconds for one request, measured at connect
         self._folders: set[str] = set()  # folders known to exist, so each is checked once per session
 
     # -- session ---------------------------------------------------------------------------------
@@ -95,9 +97,12 @@ class SftpTransport:
             raise translate(exc, where) from None
 
     def _resolve_home(self, sftp: paramiko.SFTPClient) -> str:
+        """The absolute remote folder; the round trip it takes is also this session's RTT measure."""
+        started = time.monotonic()
+        base = sftp.normalize(".")
+        self.rtt = time.monotonic() - started
         if self.url.path.startswith("/"):
             return self.url.path
-        base = sftp.normalize(".")
         return posixpath.normpath(posixpath.join(base, self.url.path))
 
     def _authenticate(self, transport: paramiko.Transport) -> None:
