@@ -1,0 +1,46 @@
+"""Run every SFTP benchmark in sequence (``python -m bench.run_all [--quick]``); results go to bench/out/."""
+
+from __future__ import annotations
+
+import argparse
+import time
+import traceback
+from collections.abc import Callable
+
+from bench import sftp_delay_large, sftp_large_upload, sftp_small_files
+from bench.common import RESULTS_FILE
+
+#: name -> (entry point, arguments for a full run, arguments for a --quick smoke run)
+BENCHMARKS: dict[str, tuple[Callable[[list[str] | None], int], list[str], list[str]]] = {
+    "sftp_large_upload": (sftp_large_upload.main, [], ["--mib", "64", "--repeat", "1"]),
+    "sftp_small_files": (sftp_small_files.main, [], ["--files", "200", "--ref-subset", "50"]),
+    "sftp_delay_large": (sftp_delay_large.main, [], ["--mib", "16", "--repeat", "1"]),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected benchmarks; a failing one is reported and the others still run."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes and one run each (a smoke test)")
+    parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append", help="run just these (repeatable)")
+    args = parser.parse_args(argv)
+    failed = []
+    for name in args.only or BENCHMARKS:
+        entry, full, quick = BENCHMARKS[name]
+        bench_args = quick if args.quick else full
+        print(f"== {name} {' '.join(bench_args)}".rstrip(), flush=True)
+        start = time.monotonic()
+        try:
+            entry(bench_args)
+        except Exception:
+            failed.append(name)
+            traceback.print_exc()
+        print(f"   ({time.monotonic() - start:.0f} s)", flush=True)
+    print(f"Results appended to {RESULTS_FILE}.")
+    if failed:
+        print(f"FAILED: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
