@@ -108,6 +108,7 @@ class Engine:
             conn is not None
             and item.direction == "up"
             and item.state == "running"
+            and not (item.resume or {}).get("publishing_part")  # a retry after a lost rename answer checks alone
             and item.total_bytes <= SMALL_FILE
             and transport_class(conn).capabilities.batch_put
         )
@@ -226,10 +227,9 @@ class Engine:
         with self.ctx.db.transaction() as conn:
             for file in files:
                 assert file.snapshot is not None
+                resume = {"publishing_part": file.part}
                 snapshot = file.snapshot.to_json()
-                self.ctx.queue.update(
-                    file.key, conn, state="publishing", snapshot=snapshot, total_bytes=file.snapshot.size
-                )
+                self.ctx.queue.update(file.key, conn, state="publishing", snapshot=snapshot, resume=resume)
 
     def _attempt(self, item: QueueItem, token: CancelToken, tracker: ProgressTracker) -> Outcome:
         conn = self.ctx.config.connection(item.connection)

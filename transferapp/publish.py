@@ -79,7 +79,10 @@ def upload(job: Job) -> Snapshot:
         job.save_state(total_bytes=info.st_size)
     part = part_name(job.remote, info.st_size, info.st_mtime_ns)
     transport = job.transport
-    if job.publishing and _already_published(transport, part, job.remote, info.st_size):
+    publishing = job.publishing or (job.resume or {}).get("publishing_part") == part
+    if publishing and transport.stat(part) is None:
+        # The rename ran but its answer was lost (or the process died right after it): the file is
+        # published; sending it again would hand the partner a second copy.
         return Snapshot(info.st_size, info.st_mtime_ns, digest())
     transport.makedirs(posixpath.dirname(job.remote) or "/")
     chunks = plan_chunks(info.st_size, _streams(job))
@@ -106,7 +109,7 @@ def upload(job: Job) -> Snapshot:
         raise LocalFileError(
             f"{job.local} changed while it was being sent", "it is sent again with the new content", retryable=True
         )
-    job.save_state(state="publishing", snapshot=snap.to_json())
+    job.save_state(state="publishing", snapshot=snap.to_json(), resume={"publishing_part": part})
     transport.rename(part, job.remote)
     return snap
 
@@ -115,14 +118,6 @@ def _streams(job: Job) -> int:
     """Parallel streams pay off only far away: nearby, one stream is faster (the client's CPU is the limit)."""
     rtt = getattr(job.transport, "rtt", None)
     return 1 if rtt is not None and rtt < NEARBY_RTT else job.streams
-
-
-def _already_published(transport: Transport, part: str, remote: str, size: int) -> bool:
-    """After a crash during rename: the part is gone and the target has the file's size."""
-    if transport.stat(part) is not None:
-        return False
-    target = transport.stat(remote)
-    return target is not None and target.size == size
 
 
 def _resumable_chunks(

@@ -28,6 +28,7 @@ class BatchFile:
     previous: dict[str, Any] | None = None
     snapshot: Snapshot | None = None
     error: TransferAppError | None = None
+    part: str = ""
 
 
 def upload_batch(
@@ -59,6 +60,7 @@ def upload_batch(
         elif not item.snapshot.matches(item.local):
             item.error = LocalFileError(f"{item.local} changed while it was being sent", retryable=True)
         else:
+            item.part = put.part
             ready.append((item, put.part))
     if ready:
         mark_publishing([item for item, _ in ready])

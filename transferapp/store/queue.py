@@ -227,7 +227,8 @@ class TransferQueue:
         with self.db.transaction() as conn:
             rows = conn.execute(
                 "SELECT id FROM queue WHERE state = 'queued' AND next_attempt_at <= ? AND connection = ?"  # noqa: S608
-                f" AND direction = 'up' AND total_bytes <= ?{where} ORDER BY next_attempt_at, id LIMIT ?",
+                " AND direction = 'up' AND total_bytes <= ? AND (resume IS NULL OR resume NOT LIKE '%publishing_part%')"
+                f"{where} ORDER BY next_attempt_at, id LIMIT ?",
                 [now, first.connection, max_bytes, *args, limit],
             ).fetchall()
             ids = [r["id"] for r in rows]
