@@ -23,7 +23,7 @@ from transferapp.errors import (
     TransferAppError,
 )
 from transferapp.events import EventSink, TransferRetrying, TransferStarted, ignore_events
-from transferapp.outcomes import Outcome, record_outcomes
+from transferapp.outcomes import Outcome, cancel_transfer, record_outcomes
 from transferapp.publish_batch import BATCH_FILES, SMALL_FILE, BatchFile, upload_batch
 from transferapp.sessions import SessionPool
 from transferapp.store.queue import QueueItem
@@ -32,6 +32,7 @@ from transferapp.transports.registry import make_transport, transport_class
 
 log = logging.getLogger(__name__)
 LEASE_REFRESH_SECONDS = 5.0
+STOPPING = "stopping: the transfer resumes at the next start"
 
 
 class Engine:
@@ -75,10 +76,15 @@ class Engine:
                         running.pop(future)
                         if future.exception() is not None:
                             log.error("transfer worker crashed", exc_info=future.exception())
+            except BaseException:  # Ctrl-C or a crash of the dispatcher: stop the workers, keep their progress
+                stop.set()
+                raise
             finally:
                 if stop.is_set():
-                    for token in list(self._tokens.values()):
-                        token.cancel("stopping: the transfer resumes at the next start")
+                    with self._lock:
+                        tokens = list(self._tokens.values())
+                    for token in tokens:
+                        token.cancel(STOPPING, keep_partial=True)
                 wait(list(running))
                 self.close()
 
@@ -142,8 +148,8 @@ class Engine:
                     token.cancel()
 
     def cancel(self, item_id: int) -> None:
-        """Cancel a transfer this engine is running (or mark a queued one cancelled)."""
-        self.ctx.queue.cancel(item_id)
+        """Cancel a transfer this engine is running (or a waiting one, which is logged at once)."""
+        cancel_transfer(self.ctx, item_id)
         with self._lock:
             token = self._tokens.get(item_id)
         if token is not None:
@@ -256,8 +262,6 @@ class Engine:
             return Outcome("ok", snapshot=snap, remote=remote)
         except TransferAppError as exc:
             broken = isinstance(exc, NetworkError | CancelledError)
-            if isinstance(exc, CancelledError) and item.direction == "up":
-                self._discard_part(transport, item)
             raise
         finally:
             pool.release(transport, broken=broken)
@@ -271,18 +275,9 @@ class Engine:
             tracker.set_size(int(fields["total_bytes"]))
         self.ctx.queue.update(item_id, **fields)
 
-    def _discard_part(self, transport: Transport, item: QueueItem) -> None:
-        fresh = self.ctx.queue.get(item.id)
-        part = (fresh.resume or {}).get("part")
-        if part:
-            try:
-                transport.remove(part)
-            except TransferAppError:
-                log.warning("could not remove %s after cancel", part)
-
     def _failure(self, item: QueueItem, exc: TransferAppError, token: CancelToken) -> Outcome:
         if isinstance(exc, CancelledError) or token.cancelled:
-            if token.reason.startswith("stopping"):
+            if token.keep_partial:
                 return Outcome(
                     "retry",
                     error=exc,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from transferapp.app import AppContext
-from transferapp.errors import TransferAppError
+from transferapp.errors import CancelledError, TransferAppError
 from transferapp.events import EventSink, TransferFinished
 from transferapp.snapshot import Snapshot
 from transferapp.store.log import LogEntry
@@ -41,6 +41,17 @@ def _log_entry(item: QueueItem, outcome: Outcome, duration: float, done_bytes: i
         transfer_id=item.id,
         attempt=item.attempts,
     )
+
+
+def cancel_transfer(ctx: AppContext, item_id: int) -> QueueItem:
+    """Cancel a transfer. One that is waiting (queued, or between retries) gets its 'cancelled' log row here;
+    a running one gets it from its worker when it stops."""
+    with ctx.db.transaction() as conn:
+        before = ctx.queue.cancel(item_id, conn)
+        if before.state == "queued":
+            outcome = Outcome("cancelled", error=CancelledError("cancelled by the user"))
+            ctx.log.append(_log_entry(before, outcome, 0.0, 0), conn)
+    return before
 
 
 def record_outcomes(ctx: AppContext, records: list[tuple[QueueItem, Outcome, float, int]], sink: EventSink) -> None:

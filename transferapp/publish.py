@@ -8,6 +8,7 @@ verified and only then is the part renamed over the final name. Download mirrors
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import posixpath
 import threading
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from transferapp.errors import (
+    CancelledError,
     LocalFileError,
     RemoteNotFoundError,
     TransferAppError,
@@ -27,6 +29,7 @@ from transferapp.sessions import SessionPool
 from transferapp.snapshot import BackgroundHash, Snapshot, local_stat, sha256_file
 from transferapp.transports.base import CancelToken, Progress, Transport
 
+log = logging.getLogger(__name__)
 MIN_CHUNK = 8 << 20
 MAX_CHUNK = 64 << 20
 NEARBY_RTT = 0.005  # seconds
@@ -95,7 +98,13 @@ def upload(job: Job) -> Snapshot:
     for index in done:
         job.progress.advance(chunks[index][1] - chunks[index][0])
     todo = [i for i in range(len(chunks)) if i not in done]
-    _write_chunks(job, part, chunks, todo, done, truncate_first=fresh_single)
+    try:
+        _write_chunks(job, part, chunks, todo, done, truncate_first=fresh_single)
+    except CancelledError:
+        if job.cancel.cancelled and not job.cancel.keep_partial:  # a user cancel leaves nothing on the server
+            _remove_quietly(transport, part)
+            job.save_state(resume=None)
+        raise
     entry = transport.stat(part)
     if entry is None or entry.size != info.st_size:
         job.save_state(resume=None)
@@ -118,6 +127,13 @@ def _streams(job: Job) -> int:
     """Parallel streams pay off only far away: nearby, one stream is faster (the client's CPU is the limit)."""
     rtt = getattr(job.transport, "rtt", None)
     return 1 if rtt is not None and rtt < NEARBY_RTT else job.streams
+
+
+def _remove_quietly(transport: Transport, path: str) -> None:
+    try:
+        transport.remove(path)
+    except TransferAppError:
+        log.warning("could not remove %s after a cancel", path)
 
 
 def _resumable_chunks(
@@ -225,6 +241,11 @@ def download(job: Job) -> Snapshot:
         job.transport.read_range(job.remote, part, start, entry.size, job.progress, job.cancel)
     except OSError as exc:
         raise local_write_error(exc, part) from None
+    except CancelledError:
+        if job.cancel.cancelled and not job.cancel.keep_partial:  # a user cancel leaves nothing in the folder
+            part.unlink(missing_ok=True)
+            job.save_state(resume=None)
+        raise
     if part.stat().st_size != entry.size:
         part.unlink(missing_ok=True)
         job.save_state(resume=None)

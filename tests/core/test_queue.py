@@ -63,7 +63,8 @@ def test_running_item_of_a_live_process_is_left_alone(queue: TransferQueue) -> N
 
 def test_cancel_and_retry(queue: TransferQueue) -> None:
     item = queue.add("pim", "up", "/a", "a")
-    assert queue.cancel(item).state == "cancelled"
+    assert queue.cancel(item).state == "queued"  # the row as it was
+    assert queue.get(item).state == "cancelled"
     with pytest.raises(NotFoundError, match="already cancelled"):
         queue.cancel(item)
     again = queue.retry(item)
@@ -92,3 +93,18 @@ def test_row_of_an_earlier_process_with_our_pid_is_claimed(queue: TransferQueue)
     claimed = queue.claim()
     assert claimed is not None and claimed.id == item and claimed.state == "publishing"
     assert queue.claim() is None  # now it is ours, and not handed out twice
+
+
+def test_cancelling_a_waiting_transfer_logs_it(tmp_path: Path) -> None:
+    from transferapp.app import open_app
+    from transferapp.outcomes import cancel_transfer
+    from transferapp.paths import AppPaths
+
+    ctx = open_app(AppPaths(tmp_path / "c", tmp_path / "d", tmp_path / "s", tmp_path / "l"))
+    item = ctx.queue.add("pim", "up", "/a", "a")
+    ctx.queue.update(item, error="The server refused the connection", hint="retried automatically")
+    assert cancel_transfer(ctx, item).state == "queued"
+    row = ctx.queue.get(item)
+    assert (row.state, row.hint) == ("cancelled", "")
+    assert [(e.status, e.transfer_id) for e in ctx.log.query()] == [("cancelled", item)]
+    assert ctx.log.verify().ok

@@ -167,7 +167,6 @@ def test_client_killed_mid_upload_then_queue_run(cli: Cli, sshd: SshdServer, big
     assert sorted(p.name for p in remote.iterdir()) == [big.name]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Ctrl-C on send is ignored until the upload is complete")
 def test_ctrl_c_stops_send_and_queue_run_resumes(cli: Cli, sshd: SshdServer, tmp_path: Path) -> None:
     """Ctrl-C says "interrupted; queued transfers resume with 'transferapp queue run'": that must be true."""
     remote = sshd.make_remote_dir("ctrl-c")
@@ -251,7 +250,6 @@ def test_lost_rename_answer_publishes_once(cli: Cli, sshd: SshdServer, tmp_path:
     assert resent < size // 2, f"{resent} bytes were sent again for a published file"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a login cut off by a network drop is reported as refused, never retried")
 def test_login_cut_by_network_drop_is_retried(cli: Cli, sshd: SshdServer, tmp_path: Path) -> None:
     """The server accepted the key, the connection dies before its answer arrives: a network error, not a
     refused login (which would fail every queued file of the connection at once, for good)."""

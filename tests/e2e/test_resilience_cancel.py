@@ -60,7 +60,6 @@ def test_cancel_running_upload(cli: Cli, sshd: SshdServer, tmp_path: Path) -> No
     assert [r["status"] for r in cli.log_rows()] == ["cancelled"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a cancelled download leaves its partial .NAME.part in the target folder")
 def test_cancel_running_download(
     cli: Cli, sshd: SshdServer, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -79,9 +78,6 @@ def test_cancel_running_download(
     assert list(inbox.iterdir()) == [], "the cancelled download left files in the target folder"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: a cancelled transfer keeps its last error's hint ('...retried automatically')"
-)
 def test_cancel_while_waiting_to_retry(cli: Cli, sshd: SshdServer, tmp_path: Path) -> None:
     remote = sshd.make_remote_dir("cancel-waiting")
     source = tmp_path / "prices.csv"

@@ -13,6 +13,7 @@ from transferapp.app import AppContext, open_app
 from transferapp.cli.output import TerminalProgress, error, human_bytes, print_json, print_table
 from transferapp.engine import Engine
 from transferapp.errors import ConfigError, TransferAppError
+from transferapp.outcomes import cancel_transfer
 from transferapp.store.queue import ACTIVE, QueueItem
 from transferapp.transports.registry import make_transport
 
@@ -224,6 +225,7 @@ def retry_item(args: argparse.Namespace) -> int:
 def cancel_item(args: argparse.Namespace) -> int:
     """Cancel a transfer; a running one stops within seconds and its partial upload is removed."""
     ctx = open_app()
-    item = ctx.queue.cancel(args.id)
-    print(f"Transfer {item.id} cancelled.")
+    before = cancel_transfer(ctx, args.id)
+    waiting = before.state == "queued"
+    print(f"Transfer {before.id} cancelled." + ("" if waiting else " It stops within a few seconds."))
     return 0

@@ -303,10 +303,10 @@ class TransferQueue:
         self.update(item_id, state="queued", attempts=0, next_attempt_at=0.0, error="", hint="", owner_pid=None)
         return self.get(item_id)
 
-    def cancel(self, item_id: int) -> QueueItem:
-        """Cancel a queued or running row (a running one stops at its next chunk)."""
+    def cancel(self, item_id: int, conn: sqlite3.Connection | None = None) -> QueueItem:
+        """Cancel a queued or running row (a running one stops at its next chunk); returns the row as it was."""
         item = self.get(item_id)
         if item.state in TERMINAL:
             raise NotFoundError(f"Transfer {item_id} is already {item.state}", "nothing to cancel")
-        self.update(item_id, state="cancelled", error="cancelled by the user")
-        return self.get(item_id)
+        self.update(item_id, conn, state="cancelled", error="cancelled by the user", hint="")
+        return item

@@ -64,10 +64,12 @@ class CancelToken:
     def __init__(self) -> None:
         self._event = threading.Event()
         self.reason = "cancelled by the user"
+        self.keep_partial = False
 
-    def cancel(self, reason: str = "cancelled by the user") -> None:
-        """Ask every holder of the token to stop."""
+    def cancel(self, reason: str = "cancelled by the user", keep_partial: bool = False) -> None:
+        """Ask every holder of the token to stop; ``keep_partial`` keeps what was sent, to resume later."""
         self.reason = reason
+        self.keep_partial = keep_partial
         self._event.set()
 
     @property

@@ -18,6 +18,7 @@ from transferapp.errors import (
     AuthError,
     ConfigError,
     LocalFileError,
+    NetworkError,
     PermissionDeniedError,
     TransferAppError,
     local_write_error,
@@ -126,7 +127,10 @@ class SftpTransport:
                 f"(it allows: {', '.join(exc.allowed_types)})",
                 "pick an auth kind the server allows",
             ) from None
-        except paramiko.AuthenticationException:
+        except paramiko.AuthenticationException as exc:
+            if not transport.is_active() or "timeout" in str(exc).lower():
+                # paramiko says "authentication failed" when the connection died during the login
+                raise NetworkError(f"The connection to {self.url.host} dropped during the login") from None
             raise AuthError(
                 f"The server {self.url.host} refused the {self.conn.auth} login for user {user!r}",
                 f"check the user name and {self._credential_word()}, then run 'transferapp connection test {name}'",
