@@ -31,7 +31,7 @@ from transferapp.transports.base import BatchTransport, CancelToken, Transport
 from transferapp.transports.registry import make_transport, transport_class
 
 log = logging.getLogger(__name__)
-LEASE_REFRESH_SECONDS = 5.0
+LEASE_REFRESH_SECONDS = 1.0  # also how soon a cancel from another process takes effect
 STOPPING = "stopping: the transfer resumes at the next start"
 
 

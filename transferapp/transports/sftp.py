@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import paramiko
+from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
 
 from transferapp.config import Connection
 from transferapp.errors import (
@@ -31,7 +32,8 @@ from transferapp.transports.sftp_pipeline import put_small_files, rename_many
 
 log = logging.getLogger(__name__)
 
-BLOCK = 32768  # paramiko's largest SFTP write request
+BLOCK = 32768  # the request size every SFTP server takes
+LARGE_BLOCK = 255 * 1024  # what OpenSSH takes (limits@openssh.com): 8x fewer requests and answers per byte
 PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes256-ctr")
 
 
@@ -54,6 +56,7 @@ class SftpTransport:
         self._home = ""
         self._posix_rename = True
         self.rtt: float | None = None  # seconds for one request, measured at connect
+        self.max_write = self.max_read = BLOCK
         self._folders: set[str] = set()  # folders known to exist, so each is checked once per session
 
     # -- session ---------------------------------------------------------------------------------
@@ -91,6 +94,7 @@ class SftpTransport:
             sftp.get_channel().settimeout(self.timeout)
             self._sftp = sftp
             self._home = self._resolve_home(sftp)
+            self.max_write, self.max_read = _request_limits(sftp)
         except BaseException as exc:
             self.close()
             if isinstance(exc, KeyboardInterrupt):
@@ -275,13 +279,14 @@ class SftpTransport:
         """Write bytes [start, end) of ``local`` to the same offsets of remote ``path`` (pipelined)."""
         try:
             with open(local, "rb") as source, self.sftp.open(path, "wb" if truncate else "r+b") as target:
+                target.MAX_REQUEST_SIZE = self.max_write
                 target.set_pipelined(True)
                 source.seek(start)
                 target.seek(start)
                 remaining = end - start
                 while remaining > 0:
                     cancel.check()
-                    data = source.read(min(BLOCK, remaining))
+                    data = source.read(min(self.max_write, remaining))
                     if not data:
                         raise LocalFileError(
                             f"{local} became shorter while it was being sent",
@@ -308,12 +313,13 @@ class SftpTransport:
             raise local_write_error(exc, local) from None
         try:
             with self.sftp.open(path, "rb") as source, target:
+                source.MAX_REQUEST_SIZE = self.max_read
                 source.seek(start)
                 source.prefetch(end)
                 remaining = end - start
                 while remaining > 0:
                     cancel.check()
-                    data = source.read(min(BLOCK * 8, remaining))
+                    data = source.read(min(self.max_read, remaining))
                     if not data:
                         raise translate(EOFError("the remote file ended early"), f"reading {path}")
                     try:
@@ -358,7 +364,7 @@ class SftpTransport:
 
     def put_batch(self, puts: Sequence[SmallPut]) -> None:
         """Write many small files to their part names in a few round trips; failures land in each ``put.error``."""
-        put_small_files(self.sftp, puts)
+        put_small_files(self.sftp, puts, self.max_write)
 
     def rename_batch(self, pairs: Sequence[tuple[str, str]]) -> Sequence[TransferAppError | None]:
         """Rename many (part, final) pairs; one result per pair (None when it worked)."""
@@ -391,6 +397,22 @@ class SftpTransport:
         probe = posixpath.join(path, f".transferapp-probe-{uuid.uuid4().hex[:8]}")
         self.create(probe)
         self.remove(probe)
+
+
+def _request_limits(sftp: paramiko.SFTPClient) -> tuple[int, int]:
+    """Largest write and read requests the server takes: asked with limits@openssh.com, else 32 KiB."""
+    try:
+        kind, msg = sftp._request(CMD_EXTENDED, "limits@openssh.com")
+    except OSError:
+        return BLOCK, BLOCK  # the server does not know the extension: stay with what every server takes
+    if kind != CMD_EXTENDED_REPLY or msg is None:
+        return BLOCK, BLOCK
+    _packet, max_read, max_write = msg.get_int64(), msg.get_int64(), msg.get_int64()
+
+    def pick(limit: int) -> int:
+        return max(BLOCK, min(LARGE_BLOCK, limit)) if limit else BLOCK
+
+    return pick(max_write), pick(max_read)
 
 
 def _entry(path: str, attrs: paramiko.SFTPAttributes) -> RemoteEntry:

@@ -71,7 +71,7 @@ class Pipeline:
         return None
 
 
-def put_small_files(sftp: paramiko.SFTPClient, puts: Sequence[SmallPut]) -> None:
+def put_small_files(sftp: paramiko.SFTPClient, puts: Sequence[SmallPut], block: int = BLOCK) -> None:
     """Write every file to its part name and verify its size; per-file failures land in ``put.error``.
 
     A dropped connection raises for the whole batch. Renaming is left to ``rename_many``.
@@ -79,7 +79,7 @@ def put_small_files(sftp: paramiko.SFTPClient, puts: Sequence[SmallPut]) -> None
     pipe = Pipeline(sftp)
     try:
         _open_all(pipe, puts)
-        _write_all(pipe, puts)
+        _write_all(pipe, puts, block)
         _close_all(pipe, puts)
         _verify_sizes(pipe, puts)
     except TransferAppError:
@@ -103,14 +103,14 @@ def _open_all(pipe: Pipeline, puts: Sequence[SmallPut]) -> None:
             put.error = pipe.status_error(kind, msg, f"creating {put.part}") or VerifyError(f"No handle for {put.part}")
 
 
-def _write_all(pipe: Pipeline, puts: Sequence[SmallPut]) -> None:
+def _write_all(pipe: Pipeline, puts: Sequence[SmallPut], block: int) -> None:
     sent: list[tuple[SmallPut, list[int]]] = []
     for put in _live(puts):
         numbers = []
         try:
             with open(put.local, "rb") as source:
                 offset = 0
-                while offset < put.size and (data := source.read(min(BLOCK, put.size - offset))):
+                while offset < put.size and (data := source.read(min(block, put.size - offset))):
                     numbers.append(pipe.send(CMD_WRITE, put.handle, int64(offset), data))
                     offset += len(data)
         except OSError as exc:
