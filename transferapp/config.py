@@ -18,16 +18,22 @@ import tomli_w
 from transferapp.errors import ConfigError, NotFoundError
 from transferapp.urls import RemoteUrl, parse_url
 
-AUTH_KINDS = ("password", "key", "agent")
+AUTH_KINDS = ("password", "key", "agent", "token", "sfcc-client")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SECRET_WORDS = ("password", "passphrase", "secret", "token")
-CONNECTION_KEYS = {"url", "auth", "key_file", "host_key", "options"}
+TEXT_KEYS = ("key_file", "host_key", "ca_file", "client_id", "token_url")  # plain settings, never secrets
+CONNECTION_KEYS = {"url", "auth", "options", *TEXT_KEYS}
 OPTION_DEFAULTS: dict[str, Any] = {
-    "concurrency": 4,  # SFTP sessions per server for many files
+    "concurrency": 4,  # sessions per server for many files
     "streams": 4,  # parallel streams for one large file
     "timeout": 30.0,  # seconds for connect and for each request
     "max_attempts": 5,  # attempts per transfer for retryable errors
+    "max_upload_mb": 0,  # refuse larger uploads before sending (0: no limit; SFCC instances: 100)
+    "zip_upload": False,  # zip before upload and ask the server to unzip (SFCC)
 }
+ZERO_ALLOWED = {"max_upload_mb"}
+SFTP_AUTH = ("password", "key", "agent")
+HTTP_AUTH = ("password", "token", "sfcc-client")
 
 
 @dataclass
@@ -40,6 +46,9 @@ class Connection:
     key_file: str | None = None
     host_key: str | None = None  # fingerprint the user accepted before the first connect
     options: dict[str, Any] = field(default_factory=dict)
+    ca_file: str | None = None  # extra CA bundle to verify an https server with
+    client_id: str | None = None  # OAuth2 client id (SFCC Account Manager API client)
+    token_url: str | None = None  # OAuth2 token endpoint for client-credentials logins
 
     @property
     def remote(self) -> RemoteUrl:
@@ -53,10 +62,9 @@ class Connection:
     def to_toml(self) -> dict[str, Any]:
         """The table stored in the config file."""
         table: dict[str, Any] = {"url": self.url, "auth": self.auth}
-        if self.key_file:
-            table["key_file"] = self.key_file
-        if self.host_key:
-            table["host_key"] = self.host_key
+        for key in TEXT_KEYS:
+            if getattr(self, key):
+                table[key] = getattr(self, key)
         if self.options:
             table["options"] = dict(self.options)
         return table
@@ -77,7 +85,7 @@ def connection_from_toml(name: str, table: dict[str, Any], source: str) -> Conne
     where = f"connection {name!r} in {source}"
     validate_name(name)
     for key in table:
-        if any(word in key.lower() for word in SECRET_WORDS) and key != "host_key":
+        if key not in TEXT_KEYS and any(word in key.lower() for word in SECRET_WORDS):
             raise ConfigError(
                 f"{where} has a {key!r} entry: secrets must not be stored in the config file",
                 "delete that line and store the secret in the OS keyring with "
@@ -91,9 +99,8 @@ def connection_from_toml(name: str, table: dict[str, Any], source: str) -> Conne
         name=name,
         url=str(table["url"]),
         auth=str(table.get("auth", "password")),
-        key_file=table.get("key_file"),
-        host_key=table.get("host_key"),
         options=dict(table.get("options", {})),
+        **{key: str(table[key]) for key in TEXT_KEYS if key in table},
     )
     validate_connection(conn, where)
     return conn
@@ -101,9 +108,18 @@ def connection_from_toml(name: str, table: dict[str, Any], source: str) -> Conne
 
 def validate_connection(conn: Connection, where: str) -> None:
     """Raise ConfigError naming the field if the connection is inconsistent."""
-    conn.remote  # noqa: B018 - parses and validates the URL
+    url = conn.remote
     if conn.auth not in AUTH_KINDS:
         raise ConfigError(f"{where}: auth {conn.auth!r} is not one of {', '.join(AUTH_KINDS)}")
+    allowed = SFTP_AUTH if url.scheme == "sftp" else HTTP_AUTH
+    if conn.auth not in allowed:
+        raise ConfigError(f"{where}: {url.scheme} connections log in with {', '.join(allowed)}, not {conn.auth!r}")
+    if conn.auth == "password" and not url.user:
+        raise ConfigError(f"{where}: a password login needs a user name in the URL", "use webdavs://user@host/path")
+    if conn.auth == "sfcc-client" and not conn.client_id:
+        raise ConfigError(f"{where}: an API-client login needs client_id", "give --sfcc-client-id ID")
+    if conn.ca_file and url.scheme != "webdavs":
+        raise ConfigError(f"{where}: ca_file is only for https (webdavs://) connections")
     if conn.auth == "key" and not conn.key_file:
         raise ConfigError(f"{where}: auth is 'key' but no key_file is set", 'add key_file = "/path/to/key"')
     if conn.host_key and not conn.host_key.startswith("SHA256:"):
@@ -112,7 +128,12 @@ def validate_connection(conn: Connection, where: str) -> None:
         if key not in OPTION_DEFAULTS:
             raise ConfigError(f"{where}: unknown option {key!r}", f"known options: {sorted(OPTION_DEFAULTS)}")
         default = OPTION_DEFAULTS[key]
-        if not isinstance(value, type(default) | int) or isinstance(value, bool) or value <= 0:
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: option {key!r} must be true or false, not {value!r}")
+            continue
+        lowest = 0 if key in ZERO_ALLOWED else 1e-9
+        if not isinstance(value, type(default) | int) or isinstance(value, bool) or value < lowest:
             raise ConfigError(f"{where}: option {key!r} must be a positive number, not {value!r}")
 
 
