@@ -128,6 +128,12 @@ class Transport(Protocol):
         The remote file must exist, unless ``truncate`` is set: then it is created or emptied first.
         """
 
+    def put_file(self, local: Path, path: str, progress: Progress, cancel: CancelToken) -> None:
+        """Send the whole of ``local`` to ``path`` in one streamed request, creating or replacing it.
+
+        Used where ``ranged_write`` is False (WebDAV: one PUT with a Content-Length).
+        """
+
     def read_range(self, path: str, local: Path, start: int, end: int, progress: Progress, cancel: CancelToken) -> None:
         """Append bytes [start, end) of remote ``path`` to ``local`` (which holds exactly ``start`` bytes)."""
 
