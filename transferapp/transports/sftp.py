@@ -16,10 +16,7 @@ from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
 
 from transferapp.config import Connection
 from transferapp.errors import (
-    AuthError,
-    ConfigError,
     LocalFileError,
-    NetworkError,
     PermissionDeniedError,
     TransferAppError,
     local_write_error,
@@ -27,6 +24,7 @@ from transferapp.errors import (
 from transferapp.secrets import SecretStore
 from transferapp.transports.base import CancelToken, Capabilities, Progress, RemoteEntry, SmallPut
 from transferapp.transports.hostkeys import HostKeyStore
+from transferapp.transports.sftp_auth import authenticate
 from transferapp.transports.sftp_errors import translate
 from transferapp.transports.sftp_pipeline import put_small_files, rename_many
 
@@ -83,7 +81,7 @@ class SftpTransport:
             self.hostkeys.verify(
                 self.url.host, self.url.port, key, self.conn.host_key, self.trust_new_host_key, self.conn.name
             )
-            self._authenticate(transport)
+            authenticate(self.conn, self.secrets, transport)
             transport.set_keepalive(30)
             sftp = paramiko.SFTPClient.from_transport(transport)
             if sftp is None:
@@ -109,89 +107,6 @@ class SftpTransport:
         if self.url.path.startswith("/"):
             return self.url.path
         return posixpath.normpath(posixpath.join(base, self.url.path))
-
-    def _authenticate(self, transport: paramiko.Transport) -> None:
-        user, name = self.url.user, self.conn.name
-        try:
-            if self.conn.auth == "password":
-                password = self.secrets.get(name, "password")
-                if password is None:
-                    raise AuthError(
-                        f"No password is stored for connection {name!r}",
-                        f"store it with 'transferapp connection passwd {name} --password-stdin'",
-                    )
-                transport.auth_password(user, password)
-            elif self.conn.auth == "key":
-                transport.auth_publickey(user, self._load_key())
-            else:
-                self._auth_agent(transport, user)
-        except paramiko.BadAuthenticationType as exc:
-            raise AuthError(
-                f"The server does not accept {self.conn.auth} logins for {user!r} "
-                f"(it allows: {', '.join(exc.allowed_types)})",
-                "pick an auth kind the server allows",
-            ) from None
-        except paramiko.AuthenticationException as exc:
-            if not transport.is_active() or "timeout" in str(exc).lower():
-                # paramiko says "authentication failed" when the connection died during the login
-                raise NetworkError(f"The connection to {self.url.host} dropped during the login") from None
-            raise AuthError(
-                f"The server {self.url.host} refused the {self.conn.auth} login for user {user!r}",
-                f"check the user name and {self._credential_word()}, then run 'transferapp connection test {name}'",
-            ) from None
-        if not transport.is_authenticated():
-            raise AuthError(f"The login for {user!r} did not complete on {self.url.host}")
-
-    def _credential_word(self) -> str:
-        return {"password": "password", "key": "key file", "agent": "keys in ssh-agent"}[self.conn.auth]
-
-    def _load_key(self) -> paramiko.PKey:
-        """Load the key file; the keyring is asked for a passphrase only when the key is encrypted."""
-        path = Path(self.conn.key_file or "").expanduser()
-        try:
-            try:
-                return paramiko.PKey.from_path(path)
-            except (paramiko.PasswordRequiredException, TypeError) as exc:
-                if "password" not in str(exc).lower():  # paramiko 4+ says so with a TypeError
-                    raise
-                passphrase = self.secrets.get(self.conn.name, "passphrase")
-                if passphrase is None:
-                    raise paramiko.PasswordRequiredException(str(exc)) from None
-            try:
-                return paramiko.PKey.from_path(path, passphrase.encode())
-            except (paramiko.SSHException, ValueError, TypeError):
-                raise AuthError(
-                    f"Cannot unlock the key file {path}: the stored passphrase is wrong",
-                    f"store the right one with 'transferapp connection passwd {self.conn.name} --passphrase-stdin'",
-                ) from None
-        except FileNotFoundError:
-            raise ConfigError(
-                f"The key file {path} of connection {self.conn.name!r} does not exist",
-                "fix the path with 'transferapp connection add ... --key-file PATH'",
-            ) from None
-        except PermissionError:
-            raise ConfigError(f"The key file {path} cannot be read (permission denied)") from None
-        except paramiko.PasswordRequiredException:
-            raise AuthError(
-                f"The key file {path} is encrypted and no passphrase is stored",
-                f"store it with 'transferapp connection passwd {self.conn.name} --passphrase-stdin'",
-            ) from None
-        except (paramiko.SSHException, ValueError) as exc:
-            raise ConfigError(f"The key file {path} is not a usable private key: {exc}") from None
-
-    def _auth_agent(self, transport: paramiko.Transport, user: str) -> None:
-        keys = paramiko.Agent().get_keys()
-        if not keys:
-            raise AuthError(
-                "ssh-agent has no keys (or SSH_AUTH_SOCK is not set)", "start ssh-agent and add your key with 'ssh-add'"
-            )
-        for key in keys:
-            try:
-                transport.auth_publickey(user, key)
-                return
-            except paramiko.AuthenticationException:
-                continue
-        raise paramiko.AuthenticationException("no agent key was accepted")
 
     def close(self) -> None:
         """Close SFTP and the SSH transport; never raises."""
@@ -304,6 +219,14 @@ class SftpTransport:
             raise
         except Exception as exc:
             raise translate(exc, f"writing {path}") from None
+
+    def put_file(self, local: Path, path: str, progress: Progress, cancel: CancelToken) -> None:
+        """Send the whole of ``local`` to ``path`` in one pipelined stream (creating or replacing it)."""
+        try:
+            size = local.stat().st_size
+        except OSError as exc:
+            raise LocalFileError(f"Cannot read {local}: {exc.strerror}") from None
+        self.write_range(local, path, 0, size, progress, cancel, truncate=True)
 
     def read_range(self, path: str, local: Path, start: int, end: int, progress: Progress, cancel: CancelToken) -> None:
         """Append bytes [start, end) of remote ``path`` to ``local`` using read-ahead."""
