@@ -252,6 +252,7 @@ class Engine:
                 progress=tracker,
                 cancel=token,
                 streams=int(conn.option("streams")),
+                max_upload_mb=int(conn.option("max_upload_mb")),
                 resume=item.resume,
                 snapshot=item.snapshot,
                 publishing=item.state == "publishing",

@@ -22,6 +22,7 @@ from transferapp.errors import (
     LocalFileError,
     RemoteNotFoundError,
     TransferAppError,
+    TransferError,
     VerifyError,
     local_write_error,
 )
@@ -49,6 +50,7 @@ class Job:
     resume: dict[str, Any] | None = None
     snapshot: dict[str, Any] | None = None
     publishing: bool = False
+    max_upload_mb: int = 0
     save_state: Callable[..., None] = field(default=lambda **_: None)
 
 
@@ -74,6 +76,7 @@ def upload(job: Job) -> Snapshot:
     rename, so what was hashed, what was sent and what is published are the same file.
     """
     info = local_stat(job.local)
+    _check_size_limit(job, info.st_size)
     known = job.snapshot or {}
     if known.get("size") == info.st_size and known.get("mtime_ns") == info.st_mtime_ns and known.get("sha256"):
         digest: Callable[[], str] = lambda: str(known["sha256"])  # noqa: E731
@@ -88,23 +91,10 @@ def upload(job: Job) -> Snapshot:
         # published; sending it again would hand the partner a second copy.
         return Snapshot(info.st_size, info.st_mtime_ns, digest())
     transport.makedirs(posixpath.dirname(job.remote) or "/")
-    chunks = plan_chunks(info.st_size, _streams(job))
-    done = _resumable_chunks(transport, part, chunks, job.resume)
-    fresh_single = not done and len(chunks) == 1  # one write opens, truncates and fills the part
-    if not done and not fresh_single:
-        transport.create(part)
-    if len(chunks) > 1:
-        job.save_state(resume={"part": part, "chunks_done": sorted(done)})
-    for index in done:
-        job.progress.advance(chunks[index][1] - chunks[index][0])
-    todo = [i for i in range(len(chunks)) if i not in done]
-    try:
-        _write_chunks(job, part, chunks, todo, done, truncate_first=fresh_single)
-    except CancelledError:
-        if job.cancel.cancelled and not job.cancel.keep_partial:  # a user cancel leaves nothing on the server
-            _remove_quietly(transport, part)
-            job.save_state(resume=None)
-        raise
+    if transport.capabilities.ranged_write:
+        _send_in_chunks(job, part, info.st_size)
+    else:
+        _send_whole(job, part)
     entry = transport.stat(part)
     if entry is None or entry.size != info.st_size:
         job.save_state(resume=None)
@@ -121,6 +111,48 @@ def upload(job: Job) -> Snapshot:
     job.save_state(state="publishing", snapshot=snap.to_json(), resume={"publishing_part": part})
     transport.rename(part, job.remote)
     return snap
+
+
+def _check_size_limit(job: Job, size: int) -> None:
+    """Refuse, before sending anything, a file larger than the server takes (SFCC: 100 MB)."""
+    limit_mb = job.max_upload_mb
+    if limit_mb and size > limit_mb * 1_000_000:
+        raise TransferError(
+            f"{job.local.name} is {size / 1_000_000:.1f} MB; this server takes uploads up to {limit_mb} MB",
+            "zip it first, or let transferapp zip it and ask the server to unzip it (connection option zip_upload)",
+        )
+
+
+def _send_in_chunks(job: Job, part: str, size: int) -> None:
+    """Chunks written by one or more streams; completed chunks are recorded so a new attempt resumes."""
+    transport = job.transport
+    chunks = plan_chunks(size, _streams(job))
+    done = _resumable_chunks(transport, part, chunks, job.resume)
+    fresh_single = not done and len(chunks) == 1  # one write opens, truncates and fills the part
+    if not done and not fresh_single:
+        transport.create(part)
+    if len(chunks) > 1:
+        job.save_state(resume={"part": part, "chunks_done": sorted(done)})
+    for index in done:
+        job.progress.advance(chunks[index][1] - chunks[index][0])
+    todo = [i for i in range(len(chunks)) if i not in done]
+    try:
+        _write_chunks(job, part, chunks, todo, done, truncate_first=fresh_single)
+    except CancelledError:
+        if job.cancel.cancelled and not job.cancel.keep_partial:  # a user cancel leaves nothing on the server
+            _remove_quietly(transport, part)
+            job.save_state(resume=None)
+        raise
+
+
+def _send_whole(job: Job, part: str) -> None:
+    """One streamed request for servers that cannot write at offsets (WebDAV); a retry sends it all again."""
+    try:
+        job.transport.put_file(job.local, part, job.progress, job.cancel)
+    except CancelledError:
+        if job.cancel.cancelled and not job.cancel.keep_partial:
+            _remove_quietly(job.transport, part)
+        raise
 
 
 def _streams(job: Job) -> int:

@@ -1,7 +1,8 @@
-"""Picks the transport class for a connection's URL scheme."""
+"""Picks and builds the transport for a connection's URL scheme (SFTP, WebDAV over http or https)."""
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 from transferapp.config import Connection
@@ -18,10 +19,11 @@ def transport_class(conn: Connection) -> type[Transport]:
         from transferapp.transports.sftp import SftpTransport
 
         return SftpTransport
-    raise ConfigError(
-        f"Connection {conn.name!r} uses {scheme}://, which this version cannot transfer yet",
-        "use an sftp:// connection",
-    )
+    if scheme in ("webdav", "webdavs"):
+        from transferapp.transports.webdav import WebdavTransport
+
+        return WebdavTransport
+    raise ConfigError(f"Connection {conn.name!r} uses {scheme}://, which transferapp cannot transfer")
 
 
 def make_transport(
@@ -29,5 +31,23 @@ def make_transport(
 ) -> Transport:
     """A new, unconnected transport for the connection."""
     cls: Any = transport_class(conn)
+    if conn.auth == "sfcc-client":
+        return cls(conn, secrets, hostkeys, trust_new_host_key, token_provider=_token_provider(conn, secrets))
     transport: Transport = cls(conn, secrets, hostkeys, trust_new_host_key)
     return transport
+
+
+def _token_provider(conn: Connection, secrets: SecretStore) -> Any:
+    from transferapp import sfcc
+
+    verify = ssl.create_default_context()
+    if conn.ca_file:
+        verify.load_verify_locations(conn.ca_file)
+    return sfcc.shared_provider(
+        conn.name,
+        conn.client_id or "",
+        conn.token_url or sfcc.DEFAULT_TOKEN_URL,
+        lambda: secrets.get(conn.name, "client_secret"),
+        verify,
+        float(conn.option("timeout")),
+    )
