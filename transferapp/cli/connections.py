@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from transferapp.app import AppContext, open_app
+from transferapp.cli.connection_add import SECRET_FLAGS, SECRET_OF_AUTH, pin_first_key, read_secret_stdin, register_add
 from transferapp.cli.output import print_json, print_table
-from transferapp.config import Connection, validate_connection, validate_name
-from transferapp.errors import ConfigError, SecretStoreError, TransferAppError
+from transferapp.config import Connection, validate_connection
+from transferapp.errors import ConfigError, SecretStoreError
 from transferapp.transports.hostkeys import fingerprint
 from transferapp.transports.registry import make_transport
 
@@ -20,21 +20,7 @@ def register(commands: Any) -> None:
         dest="action", metavar="ACTION", required=True
     )
 
-    add = group.add_parser("add", help="add a connection")
-    add.add_argument("name")
-    add.add_argument("--url", required=True, help="sftp://user@host:port/remote/folder (/~/folder: under home)")
-    auth = add.add_mutually_exclusive_group()
-    auth.add_argument("--key-file", help="log in with this private key (RSA, ECDSA, Ed25519)")
-    auth.add_argument("--agent", action="store_true", help="log in with the keys in ssh-agent")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin (to the keyring)")
-    add.add_argument("--passphrase-stdin", action="store_true", help="read the key passphrase from stdin")
-    trust = add.add_mutually_exclusive_group()
-    trust.add_argument("--accept-host-key", metavar="FP", help="accept this host key fingerprint (SHA256:...)")
-    trust.add_argument("--trust-new-host-key", action="store_true", help="connect now and pin the key seen")
-    add.add_argument("--concurrency", type=int, help="SFTP sessions for many files (default 4)")
-    add.add_argument("--streams", type=int, help="parallel streams for one large file (default 4)")
-    add.add_argument("--timeout", type=float, help="seconds to wait for the server (default 30)")
-    add.set_defaults(handler=add_connection)
+    register_add(group)
 
     listing = group.add_parser("list", help="list connections")
     listing.add_argument("--json", action="store_true")
@@ -64,86 +50,16 @@ def register(commands: Any) -> None:
     forget.add_argument("name")
     forget.set_defaults(handler=forget_host_key)
 
-    passwd = group.add_parser("passwd", help="store a new password or key passphrase in the keyring")
+    passwd = group.add_parser("passwd", help="store a new password, passphrase, token or client secret")
     passwd.add_argument("name")
     which = passwd.add_mutually_exclusive_group(required=True)
-    which.add_argument("--password-stdin", action="store_true")
-    which.add_argument("--passphrase-stdin", action="store_true")
+    for kind in SECRET_FLAGS:
+        which.add_argument(f"--{kind.replace('_', '-')}-stdin", dest=kind, action="store_true")
     passwd.set_defaults(handler=set_secret)
 
 
-def read_secret_stdin(what: str) -> str:
-    """Read one secret line from stdin (without echo when it is a terminal)."""
-    if sys.stdin.isatty():
-        import getpass
-
-        secret = getpass.getpass(f"{what}: ")
-    else:
-        secret = sys.stdin.readline().rstrip("\r\n")
-    if not secret:
-        raise ConfigError(f"No {what} was given on stdin", f"pipe the {what} in, e.g. from your password manager")
-    return secret
-
-
-def add_connection(args: argparse.Namespace) -> int:
-    """Validate, store secrets in the keyring, pin the host key if asked, then save the profile."""
-    ctx = open_app()
-    validate_name(args.name)
-    if args.name in ctx.config.connections:
-        raise ConfigError(
-            f"A connection named {args.name!r} already exists",
-            "pick another name, or remove it first with 'transferapp connection remove'",
-        )
-    auth = "key" if args.key_file else "agent" if args.agent else "password"
-    options = {k: getattr(args, k) for k in ("concurrency", "streams", "timeout") if getattr(args, k) is not None}
-    conn = Connection(args.name, args.url, auth, args.key_file, args.accept_host_key, options)
-    validate_connection(conn, f"connection {args.name!r}")
-    if auth == "password" and not args.password_stdin:
-        raise ConfigError(
-            "A password connection needs --password-stdin (the password goes to the OS keyring)",
-            "or log in with --key-file PATH or --agent",
-        )
-    if args.password_stdin and auth != "password":
-        raise ConfigError("--password-stdin is for password logins", "use --passphrase-stdin for an encrypted key")
-    secrets = {}
-    if args.password_stdin:
-        secrets["password"] = read_secret_stdin("password")
-    if args.passphrase_stdin:
-        secrets["passphrase"] = read_secret_stdin("key passphrase")
-    if secrets:
-        ctx.secrets.backend()  # fail before anything is written when there is no usable keyring
-    for kind, secret in secrets.items():
-        ctx.secrets.set(args.name, kind, secret)
-    ctx.config.connections[args.name] = conn
-    if args.trust_new_host_key:
-        try:
-            pin_first_key(ctx, conn)
-        except TransferAppError:
-            if secrets:
-                ctx.secrets.delete_all(args.name)
-            raise
-    ctx.config.save()
-    print(f"Added connection {args.name!r} ({conn.remote}).")
-    return 0
-
-
-def pin_first_key(ctx: AppContext, conn: Connection) -> None:
-    """Connect once, pinning the host key seen (trust on first use), and say what was pinned."""
-    transport = make_transport(conn, ctx.secrets, ctx.hostkeys, trust_new_host_key=True)
-    try:
-        transport.connect()
-    except TransferAppError as exc:
-        if not ctx.hostkeys.pinned(conn.remote.host, conn.remote.port):
-            raise
-        print(f"warning: the host key was pinned, but the login failed: {exc}", file=sys.stderr)
-    finally:
-        transport.close()
-    for kind, key in ctx.hostkeys.pinned(conn.remote.host, conn.remote.port).items():
-        print(f"Trusted host key {kind} {fingerprint(key)} for {conn.remote.host}:{conn.remote.port}.")
-
-
 def _secret_state(ctx: AppContext, conn: Connection) -> str:
-    kind = {"password": "password", "key": "passphrase"}.get(conn.auth)
+    kind = SECRET_OF_AUTH.get(conn.auth)
     if kind is None:
         return "-"
     try:
@@ -155,15 +71,22 @@ def _secret_state(ctx: AppContext, conn: Connection) -> str:
 def describe(ctx: AppContext, conn: Connection) -> dict[str, Any]:
     """What ``list`` and ``show`` print about a connection (never a secret)."""
     url = conn.remote
-    pinned = ctx.hostkeys.pinned(url.host, url.port)
+    pinned = ctx.hostkeys.pinned(url.host, url.port) if url.scheme == "sftp" else {}
+    if url.scheme != "sftp":
+        identity = "TLS certificate verified" + (f" with {conn.ca_file}" if conn.ca_file else "")
+        if url.scheme == "webdav":
+            identity = "none: plain http, the server is not verified (use webdavs://)"
+    else:
+        identity = ", ".join(f"{k} {fingerprint(v)}" for k, v in pinned.items()) or (
+            f"accepted {conn.host_key} (pinned at first connect)" if conn.host_key else "not trusted yet"
+        )
     return {
         "name": conn.name,
         "url": str(url),
         "protocol": url.scheme,
         "auth": conn.auth,
         "key_file": conn.key_file,
-        "host_key": ", ".join(f"{k} {fingerprint(v)}" for k, v in pinned.items())
-        or (f"accepted {conn.host_key} (pinned at first connect)" if conn.host_key else "not trusted yet"),
+        "host_key": identity,
         "secret": _secret_state(ctx, conn),
         "options": {**conn.options},
     }
@@ -255,10 +178,10 @@ def forget_host_key(args: argparse.Namespace) -> int:
 
 
 def set_secret(args: argparse.Namespace) -> int:
-    """Replace a connection's password or key passphrase in the keyring."""
+    """Replace one of a connection's secrets in the keyring."""
     ctx = open_app()
     ctx.config.connection(args.name)
-    kind = "password" if args.password_stdin else "passphrase"
-    ctx.secrets.set(args.name, kind, read_secret_stdin(kind))
-    print(f"Stored the {kind} for {args.name!r} in the OS keyring.")
+    kind = next(kind for kind in SECRET_FLAGS if getattr(args, kind))
+    ctx.secrets.set(args.name, kind, read_secret_stdin(SECRET_FLAGS[kind]))
+    print(f"Stored the {SECRET_FLAGS[kind]} for {args.name!r} in the OS keyring.")
     return 0
