@@ -3,7 +3,7 @@
 # As root it installs them with apt-get; otherwise it names what to install and fails.
 set -euo pipefail
 
-packages=(openssh-server gnupg gnome-keyring dbus dbus-x11 xvfb procps
+packages=(openssh-server gnupg gnome-keyring dbus dbus-x11 xvfb procps nginx libnginx-mod-http-dav-ext
           libxcb-cursor0 libxkbcommon-x11-0 libegl1 libgl1 fonts-dejavu-core)
 
 missing=()

@@ -1,0 +1,100 @@
+"""WebDAV request pieces: password auth (Basic or Digest from the challenge), bearer auth, file bodies."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
+
+import httpx
+
+from transferapp.errors import LocalFileError
+from transferapp.transports.base import CancelToken, Progress
+
+log = logging.getLogger("transferapp.transports.webdav")
+
+BLOCK = 256 * 1024  # bytes per read from a file being sent
+
+
+class PasswordAuth(httpx.Auth):
+    """Basic or Digest, chosen from the server's first challenge (Digest when offered); then used every time."""
+
+    def __init__(self, user: str, password: str, plain_http: bool) -> None:
+        self.scheme: str | None = None  # 'basic' or 'digest' once the server has asked
+        self.plain_http = plain_http
+        self._basic = httpx.BasicAuth(user, password)
+        self._digest = httpx.DigestAuth(user, password)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Sign the request; the first 401 decides the scheme and the request is sent once more."""
+        if self.scheme == "basic":
+            yield from self._basic.auth_flow(request)
+            return
+        if self.scheme == "digest":
+            yield from self._digest.auth_flow(request)
+            return
+        response = yield request
+        if response.status_code != 401:
+            return
+        offered = {value.strip().split(" ", 1)[0].lower() for value in response.headers.get_list("www-authenticate")}
+        if "digest" in offered:
+            self.scheme = "digest"
+            flow = self._digest.auth_flow(request)
+            next(flow)  # DigestAuth first hands back the request unsigned: it has seen no challenge yet
+            signed = flow.send(response)  # now it has the nonce, and signs every later request with it
+            flow.close()
+            yield signed
+        elif "basic" in offered:
+            self.scheme = "basic"
+            if self.plain_http:
+                log.warning("%s asks for Basic auth over plain http: the password travels unencrypted", request.url)
+            yield from self._basic.auth_flow(request)
+
+
+class BearerAuth(httpx.Auth):
+    """``Authorization: Bearer``; with ``refresh``, a 401 fetches a new token once and the request is sent again."""
+
+    def __init__(self, token: Callable[[], str], refresh: Callable[[], str] | None = None) -> None:
+        self._token = token
+        self._refresh = refresh
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Send with the current token; on a 401 refresh once and retry."""
+        request.headers["Authorization"] = f"Bearer {self._token()}"
+        response = yield request
+        if response.status_code == 401 and self._refresh is not None:
+            request.headers["Authorization"] = f"Bearer {self._refresh()}"
+            yield request
+
+
+class FileBody:
+    """A PUT body read from a local file in blocks; iterating again re-opens the file (a re-sent request)."""
+
+    def __init__(self, local: Path, size: int, progress: Progress, cancel: CancelToken) -> None:
+        self.local = local
+        self.size = size
+        self.progress = progress
+        self.cancel = cancel
+        self._reported = 0  # bytes already counted, so a re-sent body is not counted twice
+
+    def __iter__(self) -> Iterator[bytes]:
+        """The file's first ``size`` bytes, BLOCK at a time, checking the cancel token between blocks."""
+        sent = 0
+        try:
+            with open(self.local, "rb") as handle:
+                while sent < self.size:
+                    self.cancel.check()
+                    data = handle.read(min(BLOCK, self.size - sent))
+                    if not data:
+                        raise LocalFileError(
+                            f"{self.local} became shorter while it was being sent",
+                            "the file is sent again once it stops changing",
+                            retryable=True,
+                        )
+                    yield data
+                    sent += len(data)
+                    if sent > self._reported:
+                        self.progress.advance(sent - self._reported)
+                        self._reported = sent
+        except OSError as exc:
+            raise LocalFileError(f"Cannot read {self.local}: {exc.strerror}") from None
