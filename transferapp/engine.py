@@ -25,6 +25,7 @@ from transferapp.errors import (
 from transferapp.events import EventSink, TransferRetrying, TransferStarted, ignore_events
 from transferapp.outcomes import Outcome, cancel_transfer, record_outcomes
 from transferapp.publish_batch import BATCH_FILES, SMALL_FILE, BatchFile, upload_batch
+from transferapp.publish_zip import upload_zipped
 from transferapp.sessions import SessionPool
 from transferapp.store.queue import QueueItem
 from transferapp.transports.base import BatchTransport, CancelToken, Transport
@@ -258,7 +259,12 @@ class Engine:
                 publishing=item.state == "publishing",
                 save_state=lambda **f: self._save_state(item.id, tracker, **f),
             )
-            snap = publish.upload(job) if item.direction == "up" else publish.download(job)
+            if item.direction == "down":
+                snap = publish.download(job)
+            elif conn.option("zip_upload"):
+                snap = upload_zipped(job, self.ctx.paths.spool_dir)
+            else:
+                snap = publish.upload(job)
             broken = False
             return Outcome("ok", snapshot=snap, remote=remote)
         except TransferAppError as exc:

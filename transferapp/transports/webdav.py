@@ -368,6 +368,14 @@ class WebdavTransport:
         if status not in (200, 202, 204, 404):
             raise self._status_error("DELETE", path, status)
 
+    def unzip(self, path: str) -> None:
+        """Ask the server to extract the zip at ``path`` into its folder (SFCC: POST with method=UNZIP)."""
+        body = b"method=UNZIP"
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Content-Length": str(len(body))}
+        status = self._send("POST", path, headers, body).status_code
+        if status not in (200, 201, 204):
+            raise self._status_error("POST", path, status)
+
     def writable(self, path: str) -> None:
         """PUT a probe file into folder ``path`` and DELETE it; PermissionDeniedError when the PUT is refused."""
         probe = posixpath.join(path, f".transferapp-probe-{uuid.uuid4().hex[:8]}")
