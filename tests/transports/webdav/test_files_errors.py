@@ -1,25 +1,18 @@
-"""WebdavTransport against a real WsgiDAV server in this process (Basic, Digest, bearer tokens, HTTPS)."""
+"""WebDAV metadata, streamed data, rename/remove, redirects, status mapping and multistatus parsing."""
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import logging
 import os
 import socket
 import tracemalloc
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from support.wsgidav_server import WsgiDavServer, iter_file, make_tls
+from support.webdav_kit import Counter, MakeServer, Open, sha256
 
-from transferapp.config import Connection
 from transferapp.errors import (
-    AuthError,
     CancelledError,
-    ConfigError,
     LocalFileError,
     NetworkError,
     PermissionDeniedError,
@@ -27,255 +20,14 @@ from transferapp.errors import (
     StorageFullError,
     TransferError,
 )
-from transferapp.secrets import SecretStore
 from transferapp.transports.base import CancelToken
-from transferapp.transports.webdav import BLOCK, WebdavTransport
+from transferapp.transports.webdav import BLOCK
 from transferapp.transports.webdav_xml import MultistatusError, parse_multistatus
 
 MiB = 1024 * 1024
 LARGE = 50 * MiB
 USER, PASSWORD = "merchant", "s3cret pass"
 _names = itertools.count(1)
-
-MakeServer = Callable[..., WsgiDavServer]
-Open = Callable[..., WebdavTransport]
-
-
-class Counter:
-    """A Progress that counts bytes and calls."""
-
-    def __init__(self) -> None:
-        self.done = 0
-        self.calls = 0
-
-    def advance(self, n: int) -> None:
-        """Count ``n`` more bytes."""
-        self.done += n
-        self.calls += 1
-
-
-class Tokens:
-    """A token provider like the SFCC one: ``force`` fetches the next token; every call is recorded."""
-
-    def __init__(self, *tokens: str) -> None:
-        self.tokens = list(tokens)
-        self.current = self.tokens.pop(0)
-        self.calls: list[bool] = []
-
-    def __call__(self, force: bool) -> str:
-        """The current token, or the next one when forced."""
-        self.calls.append(force)
-        if force:
-            self.current = self.tokens.pop(0)
-        return self.current
-
-
-@pytest.fixture
-def dav(tmp_path: Path) -> Iterator[MakeServer]:
-    """Start WsgiDAV servers for the test (``dav(auth=..., tls=...)``) and stop them all at the end."""
-    started: list[WsgiDavServer] = []
-
-    def make(auth: str = "digest", tls: bool = False, **kwargs: Any) -> WsgiDavServer:
-        files = make_tls(tmp_path / f"tls{len(started)}", **kwargs.pop("tls_args", {})) if tls else None
-        server = WsgiDavServer(tmp_path / f"share{len(started)}", {USER: PASSWORD}, auth, files, **kwargs)
-        started.append(server.start())
-        return server
-
-    yield make
-    for server in started:
-        server.stop()
-
-
-@pytest.fixture
-def open_dav(secrets: SecretStore) -> Iterator[Open]:
-    """Build (and by default connect) transports to a test server; all are closed at the end."""
-    opened: list[WebdavTransport] = []
-
-    def make(
-        server: WsgiDavServer,
-        path: str = "/dav",
-        auth: str = "password",
-        password: str | None = PASSWORD,
-        token: str | None = None,
-        token_provider: Callable[[bool], str] | None = None,
-        ca_file: bool = True,
-        connect: bool = True,
-    ) -> WebdavTransport:
-        name = f"dav-{os.getpid()}-{next(_names)}"
-        if password is not None and auth == "password":
-            secrets.set(name, "password", password)
-        if token is not None:
-            secrets.set(name, "token", token)
-        ca = str(server.tls.ca_file) if server.tls and ca_file else None
-        conn = Connection(
-            name, server.url(path, USER if auth == "password" else None), auth, options={"timeout": 20.0}, ca_file=ca
-        )
-        transport = WebdavTransport(conn, secrets, None, token_provider=token_provider)
-        opened.append(transport)
-        if connect:
-            transport.connect()
-        return transport
-
-    yield make
-    for transport in opened:
-        transport.close()
-
-
-@pytest.fixture(scope="module")
-def large_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 50 MiB file of random bytes, written in blocks."""
-    path = tmp_path_factory.mktemp("webdav") / "large.bin"
-    with open(path, "wb") as handle:
-        for _ in range(LARGE // MiB):
-            handle.write(os.urandom(MiB))
-    return path
-
-
-def sha256(path: Path) -> str:
-    """The file's SHA-256, read in blocks."""
-    digest = hashlib.sha256()
-    for chunk in iter_file(path):
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
-# -- logins --------------------------------------------------------------------------------------
-def test_digest_login_is_primed_at_connect(dav: MakeServer, open_dav: Open) -> None:
-    server = dav("digest")
-    transport = open_dav(server)
-    assert transport.auth_scheme == "digest"
-    assert transport.rtt is not None and 0 < transport.rtt < 5
-    assert [(r.method, r.status) for r in server.requests] == [("PROPFIND", 401), ("PROPFIND", 207)]
-    assert server.requests[1].headers["authorization"].startswith("Digest ")
-    transport.stat("/dav")
-    transport.create("/dav/x.txt")
-    later = server.requests[2:]
-    assert [r.status for r in later] == [207, 201], "after the first challenge every request is signed up front"
-    assert all(r.headers["authorization"].startswith("Digest ") for r in later)
-
-
-def test_basic_login_over_http_warns(dav: MakeServer, open_dav: Open, caplog: pytest.LogCaptureFixture) -> None:
-    server = dav("basic")
-    with caplog.at_level(logging.WARNING, logger="transferapp.transports.webdav"):
-        transport = open_dav(server)
-    assert transport.auth_scheme == "basic"
-    assert server.requests[-1].headers["authorization"].startswith("Basic ")
-    assert "plain http" in caplog.text
-    transport.create("/dav/x.txt")
-    assert server.requests[-1].status == 201 and server.requests[-1].headers["authorization"].startswith("Basic ")
-
-
-def test_digest_is_preferred_when_basic_is_offered_too(dav: MakeServer, open_dav: Open) -> None:
-    server = dav("both")
-    server.tweaks.extra_challenge = 'Basic realm="/dav"'
-    transport = open_dav(server)
-    assert transport.auth_scheme == "digest"
-    assert server.requests[0].status == 401 and server.requests[1].status == 207
-    assert server.requests[1].headers["authorization"].startswith("Digest ")
-
-
-@pytest.mark.parametrize("mode", ["digest", "basic"])
-def test_wrong_password_is_an_auth_error(dav: MakeServer, open_dav: Open, mode: str) -> None:
-    server = dav(mode)
-    transport = open_dav(server, password="wrong", connect=False)
-    with pytest.raises(AuthError) as caught:
-        transport.connect()
-    assert not caught.value.retryable
-    assert "401" in str(caught.value) and "PROPFIND /dav" in str(caught.value)
-    assert f"transferapp connection passwd {transport.conn.name} --password-stdin" in str(caught.value)
-    assert not transport.is_alive()
-
-
-def test_missing_password_names_the_command(dav: MakeServer, open_dav: Open) -> None:
-    server = dav("digest")
-    transport = open_dav(server, password=None, connect=False)
-    with pytest.raises(AuthError, match=f"connection passwd {transport.conn.name} --password-stdin"):
-        transport.connect()
-    assert server.requests == []
-
-
-def test_bearer_token_from_the_keyring(dav: MakeServer, open_dav: Open) -> None:
-    server = dav("bearer")
-    server.bearer_tokens.add("tok-1")
-    transport = open_dav(server, auth="token", token="tok-1")
-    transport.create("/dav/a.txt")
-    assert (server.root / "a.txt").exists()
-    assert {r.headers.get("authorization") for r in server.requests} == {"Bearer tok-1"}
-    stale = open_dav(server, auth="token", token="tok-old", connect=False)
-    with pytest.raises(AuthError, match="--token-stdin"):
-        stale.connect()
-    missing = open_dav(server, auth="token", connect=False)
-    with pytest.raises(AuthError, match=f"passwd {missing.conn.name} --token-stdin"):
-        missing.connect()
-
-
-def test_api_client_token_is_refreshed_once_on_401(dav: MakeServer, open_dav: Open, tmp_path: Path) -> None:
-    server = dav("bearer")
-    server.bearer_tokens.add("fresh")
-    tokens = Tokens("expired", "fresh", "newer")
-    transport = open_dav(server, auth="sfcc-client", token_provider=tokens)
-    assert tokens.calls == [False, True]
-    assert [r.status for r in server.requests] == [401, 207]
-    transport.stat("/dav")
-    assert tokens.calls == [False, True, False]
-    # the token expires mid-session: the file body is read again from the file for the retried PUT
-    server.bearer_tokens.clear()
-    server.bearer_tokens.add("newer")
-    local = tmp_path / "two.bin"
-    local.write_bytes(os.urandom(2 * MiB + 5))
-    progress = Counter()
-    transport.put_file(local, "/dav/two.bin", progress, CancelToken())
-    assert (server.root / "two.bin").read_bytes() == local.read_bytes()
-    assert progress.done == local.stat().st_size, "a re-sent body is not counted twice"
-    assert tokens.calls == [False, True, False, False, True]
-    assert [r.status for r in server.seen("PUT")] == [401, 201]
-
-
-def test_api_client_refused_after_refresh_is_an_auth_error(dav: MakeServer, open_dav: Open) -> None:
-    server = dav("bearer")
-    tokens = Tokens("a", "b", "c")
-    transport = open_dav(server, auth="sfcc-client", token_provider=tokens, connect=False)
-    with pytest.raises(AuthError) as caught:
-        transport.connect()
-    assert not caught.value.retryable
-    assert tokens.calls == [False, True], "one forced refresh per request, never a loop"
-    assert len(server.requests) == 2
-
-
-# -- HTTPS ----------------------------------------------------------------------------------------
-def test_https_with_the_servers_ca(dav: MakeServer, open_dav: Open) -> None:
-    server = dav("digest", tls=True)
-    transport = open_dav(server)
-    transport.create("/dav/secure.txt")
-    assert (server.root / "secure.txt").exists()
-    assert transport.base.startswith("https://127.0.0.1:")
-
-
-def test_https_without_the_ca_is_refused(dav: MakeServer, open_dav: Open) -> None:
-    server = dav("digest", tls=True)
-    transport = open_dav(server, ca_file=False, connect=False)
-    with pytest.raises(TransferError) as caught:
-        transport.connect()
-    assert not caught.value.retryable
-    assert "certificate of 127.0.0.1 could not be verified" in str(caught.value)
-    assert "--ca-file" in caught.value.hint
-    assert server.requests == [], "nothing, credentials least of all, was sent to the unverified server"
-
-
-def test_https_certificate_for_another_name_is_refused(dav: MakeServer, open_dav: Open) -> None:
-    server = dav("digest", tls=True, tls_args={"hosts": ("files.example.com",)})
-    transport = open_dav(server, connect=False)
-    with pytest.raises(TransferError, match="certificate of 127.0.0.1 could not be verified") as caught:
-        transport.connect()
-    assert "mismatch" in str(caught.value).lower()
-
-
-def test_unreadable_ca_file_is_a_config_error(dav: MakeServer, open_dav: Open, tmp_path: Path) -> None:
-    server = dav("digest", tls=True)
-    transport = open_dav(server, connect=False)
-    transport.conn.ca_file = str(tmp_path / "missing-ca.pem")
-    with pytest.raises(ConfigError, match="missing-ca.pem"):
-        transport.connect()
 
 
 # -- metadata -------------------------------------------------------------------------------------
