@@ -28,6 +28,13 @@ def upload_zipped(job: Job, spool: Path) -> Snapshot:
     archive = _make_zip(job.local, spool)
     remote_zip = job.remote + ".zip"
     try:
+        zipped_mb = archive.stat().st_size / 1_000_000
+        if job.max_upload_mb and zipped_mb > job.max_upload_mb:
+            raise TransferError(
+                f"{job.local.name} is still {zipped_mb:.1f} MB when zipped; this server takes uploads up to "
+                f"{job.max_upload_mb} MB",
+                "split the export into smaller files (for example fewer products or orders per file)",
+            )
         zipped = dataclasses.replace(
             job,
             local=archive,
@@ -38,8 +45,10 @@ def upload_zipped(job: Job, spool: Path) -> Snapshot:
             save_state=lambda **_: None,
         )
         upload(zipped)
-        unzip(remote_zip)
-        job.transport.remove(remote_zip)
+        try:
+            unzip(remote_zip)
+        finally:
+            job.transport.remove(remote_zip)  # never leave the archive for the instance's import jobs
     finally:
         archive.unlink(missing_ok=True)
     entry = job.transport.stat(job.remote)

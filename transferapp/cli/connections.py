@@ -125,7 +125,9 @@ def test_connection(args: argparse.Namespace) -> int:
     transport = make_transport(conn, ctx.secrets, ctx.hostkeys)
     try:
         transport.connect()
-        print(f"ok  connected to {url.host}:{url.port}, host key verified, logged in as {url.user}")
+        checked = {"sftp": "host key verified", "webdavs": "TLS certificate verified"}.get(url.scheme, "plain http")
+        who = f"as {url.user}" if url.user else f"with {conn.auth}"
+        print(f"ok  connected to {url.host}:{url.port}, {checked}, logged in {who}")
         home = transport.home()
         entry = transport.stat(home)
         if entry is None or not entry.is_dir:

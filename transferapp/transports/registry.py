@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from typing import Any
 
 from transferapp.config import Connection
@@ -39,10 +38,9 @@ def make_transport(
 
 def _token_provider(conn: Connection, secrets: SecretStore) -> Any:
     from transferapp import sfcc
+    from transferapp.transports.webdav_auth import tls_context
 
-    verify = ssl.create_default_context()
-    if conn.ca_file:
-        verify.load_verify_locations(conn.ca_file)
+    verify = tls_context(conn)
     return sfcc.shared_provider(
         conn.name,
         conn.client_id or "",

@@ -9,14 +9,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import posixpath
-import ssl
 import uuid
 from collections.abc import Callable, Sequence
 from io import BufferedWriter
 from pathlib import Path
 from urllib.parse import quote, urljoin
 
-import certifi
 import httpx
 
 from transferapp import __version__
@@ -34,7 +32,7 @@ from transferapp.errors import (
 from transferapp.secrets import SecretStore
 from transferapp.transports.base import CancelToken, Capabilities, Progress, RemoteEntry
 from transferapp.transports.hostkeys import HostKeyStore
-from transferapp.transports.webdav_auth import BearerAuth, FileBody, PasswordAuth
+from transferapp.transports.webdav_auth import BearerAuth, FileBody, PasswordAuth, tls_context
 from transferapp.transports.webdav_errors import auth_hint, missing_secret, redirect_refused, status_error, translate
 from transferapp.transports.webdav_xml import PROPFIND_BODY, DavResource, MultistatusError, parse_multistatus
 
@@ -85,7 +83,7 @@ class WebdavTransport:
         self._auth = self._make_auth()
         self._client = httpx.Client(
             auth=self._auth,
-            verify=self._tls_context(),
+            verify=tls_context(self.conn),
             timeout=httpx.Timeout(self.timeout),
             follow_redirects=False,
             headers={"User-Agent": f"transferapp/{__version__}"},
@@ -114,21 +112,6 @@ class WebdavTransport:
                 raise ConfigError(f"Connection {name!r} logs in with an API client, but no token source was given")
             return BearerAuth(lambda: provider(False), lambda: provider(True))
         raise ConfigError(f"WebDAV connections log in with password, token or sfcc-client, not {kind!r}")
-
-    def _tls_context(self) -> ssl.SSLContext:
-        """System CAs, certifi's bundle, and the connection's own CA file; hostnames and chains always checked."""
-        context = ssl.create_default_context()
-        context.load_verify_locations(certifi.where())
-        if self.conn.ca_file:
-            path = Path(self.conn.ca_file).expanduser()
-            try:
-                context.load_verify_locations(str(path))
-            except (OSError, ssl.SSLError) as exc:
-                raise ConfigError(
-                    f"Cannot load the CA file {path} of connection {self.conn.name!r}: {exc}",
-                    "give a PEM file with the server's CA certificate with --ca-file PATH",
-                ) from None
-        return context
 
     def close(self) -> None:
         """Close the HTTP client and its connections; never raises."""

@@ -1,19 +1,38 @@
-"""WebDAV request pieces: password auth (Basic or Digest from the challenge), bearer auth, file bodies."""
+"""WebDAV request pieces: TLS context, password auth (Basic or Digest from the challenge), bearer auth, file bodies."""
 
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
+import certifi
 import httpx
 
-from transferapp.errors import LocalFileError
+from transferapp.config import Connection
+from transferapp.errors import ConfigError, LocalFileError
 from transferapp.transports.base import CancelToken, Progress
 
 log = logging.getLogger("transferapp.transports.webdav")
 
 BLOCK = 256 * 1024  # bytes per read from a file being sent
+
+
+def tls_context(conn: Connection) -> ssl.SSLContext:
+    """System CAs, certifi's bundle, and the connection's own CA file; hostnames and chains always checked."""
+    context = ssl.create_default_context()
+    context.load_verify_locations(certifi.where())
+    if conn.ca_file:
+        path = Path(conn.ca_file).expanduser()
+        try:
+            context.load_verify_locations(str(path))
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"Cannot load the CA file {path} of connection {conn.name!r}: {exc}",
+                "give a PEM file with the server's CA certificate with --ca-file PATH",
+            ) from None
+    return context
 
 
 class PasswordAuth(httpx.Auth):
