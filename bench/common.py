@@ -1,8 +1,8 @@
-"""Shared benchmark setup: a real sshd, isolated transferapp homes, timed child runs, checks and reporting.
+"""Shared benchmark setup: a real sshd or nginx WebDAV, isolated transferapp homes, timed runs, checks, reports.
 
-Every benchmark runs transferapp and the reference tool (OpenSSH ``sftp``) in the same run against the same
-server and reports the speed ratio (reference time / our time, so > 1 means transferapp is faster), because
-the machine is shared and absolute times drift.
+Every benchmark runs transferapp and the reference tool (OpenSSH ``sftp``, or ``curl`` for WebDAV) in the same
+run against the same server and reports the speed ratio (reference time / our time, so > 1 means transferapp
+is faster), because the machine is shared and absolute times drift.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ if str(TESTS_DIR) not in sys.path:
 
 from support.delay_proxy import DelayProxy  # noqa: E402
 from support.keyring_session import KeyringSession, keyring_tools_available  # noqa: E402
+from support.nginx_dav import NginxDav, nginx_available  # noqa: E402
 from support.sshd import SshdServer  # noqa: E402
 
 TRANSFERAPP = Path(sys.executable).parent / "transferapp"
@@ -44,6 +45,21 @@ KIB = 1 << 10
 DEFAULT_TIMEOUT = 900.0
 _CODE_AT_START: dict[str, Any] | None = None  # the transferapp code a benchmark started with
 SFTP_OPTIONS = ("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes")
+CURL = "curl"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The reference tool a benchmark compares transferapp with, as named in result lines and JSON keys."""
+
+    name: str  # the tool in result lines, e.g. "OpenSSH sftp"
+    short: str  # after the ratio: "0.93 x OpenSSH"
+    key: str  # prefix of its JSON fields: "openssh_s", "openssh_runs_s", ...
+    processes: str  # what its CPU and memory figures cover
+
+
+OPENSSH = Reference("OpenSSH sftp", "OpenSSH", "openssh", "OpenSSH sftp+ssh")
+CURL_REF = Reference("curl", "curl", "curl", "curl")
 
 
 @dataclass
@@ -64,11 +80,13 @@ class AppHome:
     path: Path
     connection: str
     options: dict[str, int] = field(default_factory=dict)
+    base_env: dict[str, str] | None = None  # e.g. a private keyring's variables; default: this process's
 
     @property
     def env(self) -> dict[str, str]:
         """The environment for transferapp commands that use this home."""
-        return {**os.environ, "TRANSFERAPP_HOME": str(self.path)}
+        base = os.environ if self.base_env is None else self.base_env
+        return {**base, "TRANSFERAPP_HOME": str(self.path)}
 
     def send_cmd(self, *paths: Path) -> list[str]:
         """The ``transferapp send`` command line for ``paths`` to this home's connection."""
@@ -78,12 +96,30 @@ class AppHome:
         """Run ``transferapp send`` for ``paths`` and return how it went (raises when it fails)."""
         return run_cmd(self.send_cmd(*paths), env=self.env)
 
+    def pull_cmd(self, pattern: str, target: Path, remote_dir: str | None = None) -> list[str]:
+        """The ``transferapp pull`` command line fetching ``pattern`` from this home's connection into ``target``."""
+        cmd = [str(TRANSFERAPP), "pull", self.connection, pattern, "--to", str(target)]
+        return cmd + (["--remote-dir", remote_dir] if remote_dir else [])
 
-def run_cmd(cmd: list[str], env: dict[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> RunResult:
-    """Run ``cmd``; wall time, CPU and peak RSS of that child (and its reaped children) via wait4; raise on failure."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    def pull(self, pattern: str, target: Path, remote_dir: str | None = None) -> RunResult:
+        """Run ``transferapp pull`` and return how it went (raises when it fails)."""
+        return run_cmd(self.pull_cmd(pattern, target, remote_dir), env=self.env)
+
+
+def run_cmd(
+    cmd: list[str], env: dict[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT, stdin: bytes | None = None
+) -> RunResult:
+    """Run ``cmd`` with ``stdin`` fed to it (if given); raise on failure.
+
+    Wall time, CPU and peak RSS are those of the child (and the children it reaped), via wait4.
+    """
+    with tempfile.TemporaryFile() as inp, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        inp.write(stdin or b"")
+        inp.seek(0)
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
+        proc = subprocess.Popen(
+            cmd, stdin=inp if stdin is not None else subprocess.DEVNULL, stdout=out, stderr=err, env=env
+        )
         timer = threading.Timer(timeout, _kill_child, args=(proc.pid,))
         timer.start()
         try:
@@ -121,6 +157,7 @@ class Comparison:
 
     ours: list[RunResult] = field(default_factory=list)
     ref: list[RunResult] = field(default_factory=list)
+    reference: Reference = OPENSSH
 
     @property
     def ours_s(self) -> float:
@@ -129,7 +166,7 @@ class Comparison:
 
     @property
     def ref_s(self) -> float:
-        """Median OpenSSH sftp wall time."""
+        """Median wall time of the reference tool."""
         return statistics.median(r.seconds for r in self.ref)
 
     def timings(self) -> dict[str, list[float]]:
@@ -137,22 +174,28 @@ class Comparison:
         return {
             "transferapp_runs_s": [round(r.seconds, 4) for r in self.ours],
             "transferapp_cpu_s": [round(r.cpu_s, 4) for r in self.ours],
-            "openssh_runs_s": [round(r.seconds, 4) for r in self.ref],
-            "openssh_cpu_s": [round(r.cpu_s, 4) for r in self.ref],
+            f"{self.reference.key}_runs_s": [round(r.seconds, 4) for r in self.ref],
+            f"{self.reference.key}_cpu_s": [round(r.cpu_s, 4) for r in self.ref],
         }
 
     def summary(self) -> str:
         """How many runs the medians cover and the clients' median CPU time (user + system), for the note."""
         ours = statistics.median(r.cpu_s for r in self.ours)
         ref = statistics.median(r.cpu_s for r in self.ref)
-        return f"median of {len(self.ours)}; client CPU: transferapp {ours:.2f} s, OpenSSH sftp+ssh {ref:.2f} s"
+        return (
+            f"median of {len(self.ours)}; client CPU: transferapp {ours:.2f} s, {self.reference.processes} {ref:.2f} s"
+        )
 
 
 def compare(
-    repeat: int, ours: Callable[[], RunResult], ref: Callable[[], RunResult], before: Callable[[], None]
+    repeat: int,
+    ours: Callable[[], RunResult],
+    ref: Callable[[], RunResult],
+    before: Callable[[], None],
+    reference: Reference = OPENSSH,
 ) -> Comparison:
     """Run ``ours`` then ``ref`` ``repeat`` times (``before()`` ahead of every run); medians are on the result."""
-    result = Comparison()
+    result = Comparison(reference=reference)
     for _ in range(max(1, repeat)):
         before()
         result.ours.append(ours())
@@ -161,16 +204,50 @@ def compare(
     return result
 
 
-class BenchEnv:
-    """A running sshd, a private keyring (only for ``connection add``) and a scratch folder; a context manager."""
+class _ScratchEnv:
+    """A scratch folder, a private keyring and isolated transferapp homes; subclasses add the server."""
 
     def __init__(self) -> None:
         """Prepare (nothing starts until ``__enter__``)."""
-        self.server = SshdServer()
         self.keyring = KeyringSession()
         self.scratch = Path(tempfile.mkdtemp(prefix="ta-bench-"))
         self._homes = 0
         self._stack = contextlib.ExitStack()
+
+    def _start_keyring(self) -> None:
+        """Start the private keyring (stopped again on exit)."""
+        self._stack.callback(self.keyring.stop)
+        self.keyring.start()
+
+    def _started(self) -> None:
+        """Remember which transferapp code this benchmark started with (``report`` warns when it changes)."""
+        global _CODE_AT_START
+        _CODE_AT_START = code_state()
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop every process this environment started and remove its files."""
+        self._stack.close()
+
+    def _new_home(self, options: dict[str, int | None], base_env: dict[str, str] | None = None) -> AppHome:
+        """A new, empty transferapp home with connection ``bench`` (not yet added) and the options that are set."""
+        self._homes += 1
+        home = AppHome(self.scratch / f"home-{self._homes}", "bench", {k: v for k, v in options.items() if v}, base_env)
+        home.path.mkdir()
+        return home
+
+    @staticmethod
+    def _option_args(home: AppHome) -> list[str]:
+        """``connection add`` flags for the home's options."""
+        return [arg for key, value in home.options.items() for arg in (f"--{key}", str(value))]
+
+
+class BenchEnv(_ScratchEnv):
+    """A running sshd, a private keyring (only for ``connection add``) and a scratch folder; a context manager."""
+
+    def __init__(self) -> None:
+        """Prepare (nothing starts until ``__enter__``)."""
+        super().__init__()
+        self.server = SshdServer()
 
     def __enter__(self) -> BenchEnv:
         """Start sshd and the keyring; everything is stopped again on exit."""
@@ -179,15 +256,9 @@ class BenchEnv:
         self.server.start()
         # Some versions of `transferapp connection add` insist on an OS keyring even for unencrypted key files.
         if keyring_tools_available():
-            self._stack.callback(self.keyring.stop)
-            self.keyring.start()
-        global _CODE_AT_START
-        _CODE_AT_START = code_state()
+            self._start_keyring()
+        self._started()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        """Stop every process this environment started and remove its files."""
-        self._stack.close()
 
     @property
     def key(self) -> Path:
@@ -209,14 +280,10 @@ class BenchEnv:
 
     def app(self, remote: Path, port: int | None = None, **options: int | None) -> AppHome:
         """A new isolated transferapp home with connection ``bench`` to ``remote`` (via ``port`` if given)."""
-        self._homes += 1
-        home = AppHome(self.scratch / f"home-{self._homes}", "bench", {k: v for k, v in options.items() if v})
-        home.path.mkdir()
+        home = self._new_home(options)
         url = f"sftp://{self.server.user}@{self.server.host}:{port or self.server.port}{remote}"
         cmd = [str(TRANSFERAPP), "connection", "add", home.connection, "--url", url]
-        cmd += ["--key-file", str(self.key), "--trust-new-host-key"]
-        for key, value in home.options.items():
-            cmd += [f"--{key}", str(value)]
+        cmd += ["--key-file", str(self.key), "--trust-new-host-key", *self._option_args(home)]
         run_cmd(cmd, env=self.keyring.child_env(TRANSFERAPP_HOME=str(home.path)), timeout=60)
         return home
 
@@ -227,6 +294,74 @@ class BenchEnv:
         cmd = ["sftp", "-q", "-b", str(batch), "-i", str(self.key), *SFTP_OPTIONS]
         cmd += ["-P", str(port or self.server.port), f"{self.server.user}@{self.server.host}"]
         return run_cmd(cmd)
+
+
+class DavBenchEnv(_ScratchEnv):
+    """nginx WebDAV (plain http on loopback, Basic auth), a private keyring for the password and a scratch folder.
+
+    transferapp keeps a connection's password only in the OS keyring, so the keyring is required here and every
+    transferapp command runs with its variables. ``curl`` is the reference client.
+    """
+
+    def __init__(self) -> None:
+        """Prepare (nothing starts until ``__enter__``)."""
+        super().__init__()
+        self.dav = NginxDav()
+
+    def __enter__(self) -> DavBenchEnv:
+        """Start nginx and the keyring; everything is stopped again on exit (or when one of them fails to start)."""
+        self._stack.callback(shutil.rmtree, self.scratch, ignore_errors=True)
+        try:
+            if not nginx_available():
+                raise RuntimeError("nginx with the dav-ext module is not installed (Debian: libnginx-mod-http-dav-ext)")
+            if not keyring_tools_available():
+                raise RuntimeError("a password connection needs the OS keyring: install dbus and gnome-keyring")
+            if shutil.which(CURL) is None:
+                raise RuntimeError("curl, the reference client, is not installed")
+            self._stack.callback(self.dav.stop)
+            self.dav.start()
+            self._start_keyring()
+        except BaseException:
+            self._stack.close()
+            raise
+        self._started()
+        return self
+
+    def remote_dir(self, name: str) -> Path:
+        """A fresh, empty folder ``/dav/<name>`` the server can write; returns its local path."""
+        folder = self.dav.make_folder(name)
+        clean_dir(folder)
+        return folder
+
+    def app(self, folder: str, **options: int | None) -> AppHome:
+        """A new isolated transferapp home with connection ``bench`` to ``webdav://USER@HOST:PORT/dav/<folder>``.
+
+        The password is passed on stdin (``--password-stdin``) and lands in the private keyring.
+        """
+        home = self._new_home(options, base_env=self.keyring.child_env())
+        url = f"webdav://{self.dav.user}@{self.dav.host}:{self.dav.port}/dav/{folder.strip('/')}"
+        cmd = [str(TRANSFERAPP), "connection", "add", home.connection, "--url", url, "--password-stdin"]
+        run_cmd(cmd + self._option_args(home), env=home.env, timeout=60, stdin=f"{self.dav.password}\n".encode())
+        return home
+
+    def curl(self, *args: str) -> RunResult:
+        """Run ``curl`` with the server's user and password (``-u``), failing on HTTP errors."""
+        return run_cmd([CURL, "-sS", "--fail", "-u", f"{self.dav.user}:{self.dav.password}", *args])
+
+    def curl_config(self, lines: list[str]) -> RunResult:
+        """Run one ``curl --config`` invocation with these lines (all transfers share curl's connection cache)."""
+        config = self.scratch / "curl-config.txt"
+        config.write_text("".join(f"{line}\n" for line in lines))
+        return run_cmd([CURL, "-sS", "--fail", "--fail-early", "--config", str(config)])
+
+    def access_log_lines(self) -> int:
+        """How many requests nginx has logged so far (one line each)."""
+        assert self.dav.base_dir is not None
+        try:
+            with open(self.dav.base_dir / "logs" / "access.log", "rb") as handle:
+                return sum(1 for _ in handle)
+        except FileNotFoundError:
+            return 0
 
 
 def write_random_file(path: Path, size: int, chunk: int = 8 * MIB) -> Path:
@@ -330,16 +465,21 @@ def report(
     name: str,
     ours_s: float,
     ref_s: float,
-    goal: float,
+    goal: float | None,
     note: str = "",
     extra: dict[str, Any] | None = None,
+    reference: Reference = OPENSSH,
 ) -> float:
-    """Print one result line (ratio = reference time / our time) and append it to bench/out/results.jsonl."""
+    """Print one result line (ratio = reference time / our time) and append it to bench/out/results.jsonl.
+
+    ``goal`` None means no goal was set for this case: the line and the record then only inform.
+    """
     ratio = ref_s / ours_s if ours_s > 0 else float("inf")
-    verdict = "ok" if ratio >= goal else "BELOW GOAL"
+    meets = None if goal is None else ratio >= goal
+    verdict = "(no goal set)" if goal is None else f"(goal >= {goal:.1f} x) [{'ok' if meets else 'BELOW GOAL'}]"
     line = (
-        f"{name}: transferapp {format_seconds(ours_s)}, OpenSSH sftp {format_seconds(ref_s)} "
-        f"-> {ratio:.2f} x OpenSSH (goal >= {goal:.1f} x) [{verdict}]"
+        f"{name}: transferapp {format_seconds(ours_s)}, {reference.name} {format_seconds(ref_s)} "
+        f"-> {ratio:.2f} x {reference.short} {verdict}"
     )
     code = code_state()
     parts = [note] if note else []
@@ -352,10 +492,11 @@ def report(
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "name": name,
         "transferapp_s": round(ours_s, 4),
-        "openssh_s": round(ref_s, 4),
+        f"{reference.key}_s": round(ref_s, 4),
+        "reference": reference.name,
         "ratio": round(ratio, 4),
         "goal": goal,
-        "meets_goal": ratio >= goal,
+        "meets_goal": meets,
         "note": note,
         "host": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "code": code,

@@ -1,4 +1,4 @@
-"""Run every SFTP benchmark in sequence (``python -m bench.run_all [--quick]``); results go to bench/out/."""
+"""Run every benchmark (SFTP, WebDAV) in sequence (``python -m bench.run_all [--quick]``); results go to bench/out/."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from bench import sftp_delay_large, sftp_large_upload, sftp_small_files
+from bench import sftp_delay_large, sftp_large_upload, sftp_small_files, webdav_transfers
 from bench.common import RESULTS_FILE
 
 #: name -> (entry point, arguments for a full run, arguments for a --quick smoke run)
@@ -15,6 +15,7 @@ BENCHMARKS: dict[str, tuple[Callable[[list[str] | None], int], list[str], list[s
     "sftp_large_upload": (sftp_large_upload.main, [], ["--mib", "64", "--repeat", "1"]),
     "sftp_small_files": (sftp_small_files.main, [], ["--files", "200", "--ref-subset", "50"]),
     "sftp_delay_large": (sftp_delay_large.main, [], ["--mib", "16", "--repeat", "1"]),
+    "webdav_transfers": (webdav_transfers.main, [], ["--quick"]),
 }
 
 
