@@ -6,9 +6,11 @@ import base64
 import hashlib
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import paramiko
-from paramiko.hostkeys import HostKeyEntry
+if TYPE_CHECKING:  # paramiko loads in ~0.1 s: only SFTP sessions need it, not every command
+    import paramiko
+    from paramiko.hostkeys import HostKeyEntry
 
 from transferapp.config import write_atomic
 from transferapp.errors import HostKeyError
@@ -34,6 +36,8 @@ class HostKeyStore:
         self.path = path
 
     def _load(self) -> list[HostKeyEntry]:
+        from paramiko.hostkeys import HostKeyEntry
+
         if not self.path.exists():
             return []
         entries = []
@@ -58,6 +62,8 @@ class HostKeyStore:
         name = host_id(host, port)
         with self._lock:
             entries = [e for e in self._load() if not (name in e.hostnames and e.key.get_name() == key.get_name())]
+            from paramiko.hostkeys import HostKeyEntry
+
             entries.append(HostKeyEntry([name], key))
             self._save(entries)
 
