@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 MIN_CHUNK = 8 << 20
 MAX_CHUNK = 64 << 20
 NEARBY_RTT = 0.005  # seconds
+INLINE_HASH_BYTES = 1 << 20
 
 
 @dataclass
@@ -80,6 +81,9 @@ def upload(job: Job) -> Snapshot:
     known = job.snapshot or {}
     if known.get("size") == info.st_size and known.get("mtime_ns") == info.st_mtime_ns and known.get("sha256"):
         digest: Callable[[], str] = lambda: str(known["sha256"])  # noqa: E731
+    elif info.st_size <= INLINE_HASH_BYTES:  # a thread per small file costs more than hashing it here
+        inline = sha256_file(job.local)
+        digest = lambda: inline  # noqa: E731
     else:
         digest = BackgroundHash(job.local).result
         job.save_state(total_bytes=info.st_size)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import ssl
 from collections.abc import Callable, Generator, Iterator
@@ -21,15 +22,21 @@ BLOCK = 256 * 1024  # bytes per read from a file being sent
 
 def tls_context(conn: Connection) -> ssl.SSLContext:
     """System CAs, certifi's bundle, and the connection's own CA file; hostnames and chains always checked."""
+    return _context(conn.name, conn.ca_file)
+
+
+@functools.lru_cache(maxsize=32)
+def _context(name: str, ca_file: str | None) -> ssl.SSLContext:
+    """Built once per connection and CA file (loading the CA stores takes tens of milliseconds)."""
     context = ssl.create_default_context()
     context.load_verify_locations(certifi.where())
-    if conn.ca_file:
-        path = Path(conn.ca_file).expanduser()
+    if ca_file:
+        path = Path(ca_file).expanduser()
         try:
             context.load_verify_locations(str(path))
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(
-                f"Cannot load the CA file {path} of connection {conn.name!r}: {exc}",
+                f"Cannot load the CA file {path} of connection {name!r}: {exc}",
                 "give a PEM file with the server's CA certificate with --ca-file PATH",
             ) from None
     return context
