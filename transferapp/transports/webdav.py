@@ -30,7 +30,8 @@ from transferapp.errors import (
     local_write_error,
 )
 from transferapp.secrets import SecretStore
-from transferapp.transports.base import CancelToken, Capabilities, Progress, RemoteEntry
+from transferapp.transports import webdav_batch
+from transferapp.transports.base import CancelToken, Capabilities, Progress, RemoteEntry, SmallPut
 from transferapp.transports.hostkeys import HostKeyStore
 from transferapp.transports.webdav_auth import BearerAuth, FileBody, PasswordAuth, tls_context
 from transferapp.transports.webdav_errors import auth_hint, missing_secret, redirect_refused, status_error, translate
@@ -53,7 +54,7 @@ Body = bytes | FileBody | None
 class WebdavTransport:
     """One WebDAV session (a keep-alive httpx client) for one connection; see Transport in base.py."""
 
-    capabilities = Capabilities(atomic_rename=True, ranged_write=False, batch_put=False)
+    capabilities = Capabilities(atomic_rename=True, ranged_write=False, batch_put=True)
 
     def __init__(
         self,
@@ -350,6 +351,14 @@ class WebdavTransport:
         status = self._send("DELETE", path).status_code
         if status not in (200, 202, 204, 404):
             raise self._status_error("DELETE", path, status)
+
+    def put_batch(self, puts: Sequence[SmallPut]) -> None:
+        """PUT many small files to their part names and check their sizes (see webdav_batch)."""
+        webdav_batch.put_batch(self, puts)
+
+    def rename_batch(self, pairs: Sequence[tuple[str, str]]) -> Sequence[TransferAppError | None]:
+        """MOVE many (part, final) pairs; one result per pair."""
+        return webdav_batch.rename_batch(self, pairs)
 
     def unzip(self, path: str) -> None:
         """Ask the server to extract the zip at ``path`` into its folder (SFCC: POST with method=UNZIP)."""
