@@ -183,3 +183,8 @@ def test_wrong_password_fails_fast_without_a_retry_storm(cli: Cli, sshd: SshdSer
     assert sshd.log_text().count("Failed password") - before == 1  # one login attempt for six files
     rows = json.loads(cli.ok("log", "--json").out)
     assert [r["status"] for r in rows] == ["failed"] * 6
+
+
+def test_no_command_shows_the_commands(ta_home: Path) -> None:
+    result = Cli(ta_home)()
+    assert result.code == 0 and "connection" in result.out and "send" in result.out and "log" in result.out

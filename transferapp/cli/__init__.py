@@ -67,6 +67,12 @@ def main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
+        try:
+            import transferapp.gui.app  # noqa: F401 - only to see whether the desktop app is installed
+        except ImportError:
+            parser.print_help()
+            print("\nThe desktop app comes with a later release; every feature above works from the command line.")
+            return 0
         return run_gui(args)
     setup_logging(args.verbose)
     try:
