@@ -273,8 +273,9 @@ def download(job: Job) -> Snapshot:
         _truncate(part)
     job.save_state(resume=marker, total_bytes=entry.size)
     job.progress.advance(start)
+    hasher = _hash_prefix(part, start)  # the rest is hashed as it arrives: no second pass over the file
     try:
-        job.transport.read_range(job.remote, part, start, entry.size, job.progress, job.cancel)
+        job.transport.read_range(job.remote, part, start, entry.size, job.progress, job.cancel, hasher.update)
     except OSError as exc:
         raise local_write_error(exc, part) from None
     except CancelledError:
@@ -289,11 +290,21 @@ def download(job: Job) -> Snapshot:
             f"Received {part.stat().st_size if part.exists() else 0} bytes of {job.remote}, expected {entry.size}",
             "the download is retried from the start",
         )
-    digest = sha256_file(part)
+    digest = hasher.hexdigest()
     _fsync(part)
     os.replace(part, job.local)
     info = job.local.stat()
     return Snapshot(info.st_size, info.st_mtime_ns, digest)
+
+
+def _hash_prefix(part: Path, size: int) -> Any:
+    """A SHA-256 that has seen the first ``size`` bytes of ``part`` (what an earlier attempt received)."""
+    hasher = hashlib.sha256()
+    with open(part, "rb") as handle:
+        while size > 0 and (block := handle.read(min(1 << 20, size))):
+            hasher.update(block)
+            size -= len(block)
+    return hasher
 
 
 def _truncate(part: Path) -> None:

@@ -79,6 +79,7 @@ def test_send_pull_log_and_queue(cli: Cli, sshd: SshdServer, remote: Path, tmp_p
     rows = json.loads(cli.ok("log", "--json").out)
     assert [(r["direction"], r["status"]) for r in rows] == [("down", "ok"), ("up", "ok")]
     assert rows[1]["sha256"] == sha256(source) and rows[1]["bytes"] == source.stat().st_size
+    assert rows[0]["sha256"] == sha256(target / source.name)  # hashed while it arrived
     assert rows[1]["remote_path"] == str(remote / "in/catalog" / source.name)
     assert json.loads(cli.ok("log", "--json", "--status", "failed").out) == []
     assert json.loads(cli.ok("queue", "--json").out) == []

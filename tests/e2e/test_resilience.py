@@ -301,3 +301,5 @@ def test_server_killed_mid_download_resumes(cli: Cli, sshd: SshdServer, big: Pat
     assert resent < big.stat().st_size - max(before) + WIRE_SLACK, f"{resent} bytes fetched again after the restart"
     statuses = [r["status"] for r in cli.log_rows() if r["local_path"] == str(final)]
     assert statuses[-1] == "ok" and set(statuses[:-1]) == {"retry"}, statuses
+    ok_row = [r for r in cli.log_rows() if r["local_path"] == str(final) and r["status"] == "ok"][-1]
+    assert ok_row["sha256"] == sha256(big), "the resumed download's logged hash must cover the whole file"

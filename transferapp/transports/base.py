@@ -7,7 +7,7 @@ the login's home). rclone's ``fs/types.go`` is the model for the contract wordin
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -134,8 +134,20 @@ class Transport(Protocol):
         Used where ``ranged_write`` is False (WebDAV: one PUT with a Content-Length).
         """
 
-    def read_range(self, path: str, local: Path, start: int, end: int, progress: Progress, cancel: CancelToken) -> None:
-        """Append bytes [start, end) of remote ``path`` to ``local`` (which holds exactly ``start`` bytes)."""
+    def read_range(
+        self,
+        path: str,
+        local: Path,
+        start: int,
+        end: int,
+        progress: Progress,
+        cancel: CancelToken,
+        sink: Callable[[bytes], None] | None = None,
+    ) -> None:
+        """Append bytes [start, end) of remote ``path`` to ``local`` (which holds exactly ``start`` bytes).
+
+        ``sink`` also gets every block written, in order (the download is hashed as it arrives).
+        """
 
     def rename(self, src: str, dst: str) -> None:
         """Move ``src`` to ``dst``, replacing ``dst`` if it exists, atomically where the server allows."""

@@ -8,7 +8,7 @@ import socket
 import stat as statmod
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import paramiko
@@ -228,7 +228,16 @@ class SftpTransport:
             raise LocalFileError(f"Cannot read {local}: {exc.strerror}") from None
         self.write_range(local, path, 0, size, progress, cancel, truncate=True)
 
-    def read_range(self, path: str, local: Path, start: int, end: int, progress: Progress, cancel: CancelToken) -> None:
+    def read_range(
+        self,
+        path: str,
+        local: Path,
+        start: int,
+        end: int,
+        progress: Progress,
+        cancel: CancelToken,
+        sink: Callable[[bytes], None] | None = None,
+    ) -> None:
         """Append bytes [start, end) of remote ``path`` to ``local`` using read-ahead."""
         try:
             target = open(local, "ab")  # noqa: SIM115 - closed by the with below
@@ -249,6 +258,8 @@ class SftpTransport:
                         target.write(data)
                     except OSError as exc:
                         raise local_write_error(exc, local) from None
+                    if sink is not None:
+                        sink(data)
                     remaining -= len(data)
                     progress.advance(len(data))
         except TransferAppError:

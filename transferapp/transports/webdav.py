@@ -275,7 +275,16 @@ class WebdavTransport:
             "WebDAV does not support ranged writes", "send the whole file with put_file instead", retryable=False
         )
 
-    def read_range(self, path: str, local: Path, start: int, end: int, progress: Progress, cancel: CancelToken) -> None:
+    def read_range(
+        self,
+        path: str,
+        local: Path,
+        start: int,
+        end: int,
+        progress: Progress,
+        cancel: CancelToken,
+        sink: Callable[[bytes], None] | None = None,
+    ) -> None:
         """Append bytes [start, end) of remote ``path`` to ``local`` with one ranged GET."""
         if end <= start:
             return
@@ -288,7 +297,7 @@ class WebdavTransport:
                 raise LocalFileError(f"{local} holds {target.tell()} bytes, not the {start} a resume expects")
             headers = {"Range": f"bytes={start}-{end - 1}", "Accept-Encoding": "identity"}
             with contextlib.closing(self._send("GET", path, headers, stream=True)) as response:
-                self._receive(response, path, local, target, start, end, progress, cancel)
+                self._receive(response, path, local, target, start, end, progress, cancel, sink)
 
     def _receive(
         self,
@@ -300,6 +309,7 @@ class WebdavTransport:
         end: int,
         progress: Progress,
         cancel: CancelToken,
+        sink: Callable[[bytes], None] | None,
     ) -> None:
         """Write the wanted bytes of a GET answer (206, or 200 when the server ignored the Range) to ``target``."""
         status = response.status_code
@@ -328,6 +338,8 @@ class WebdavTransport:
                     target.write(data)
                 except OSError as exc:
                     raise local_write_error(exc, local) from None
+                if sink is not None:
+                    sink(data)
                 remaining -= len(data)
                 progress.advance(len(data))
                 if remaining == 0:
