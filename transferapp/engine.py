@@ -55,7 +55,6 @@ class Engine:
         self._pools: dict[str, SessionPool] = {}
         self._tokens: dict[int, CancelToken] = {}
         self._lock = threading.Lock()
-        self._wake = threading.Event()
 
     # -- dispatcher ------------------------------------------------------------------------------
     def run(self, batch: str | None = None, stop: threading.Event | None = None, until_idle: bool = True) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from transferapp.errors import CancelledError, TransferAppError
+from transferapp.errors import CancelledError, TransferAppError, local_write_error
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,46 @@ class SmallPut:
     size: int
     error: TransferAppError | None = None
     handle: bytes | None = None
+
+
+class DownloadTarget:
+    """The local file a download appends to: each block is written, passed to ``sink`` and counted.
+
+    Local write failures (full disk, permissions) become errors that name the local path.
+    """
+
+    def __init__(self, local: Path, progress: Progress, sink: Callable[[bytes], None] | None = None) -> None:
+        self.local = local
+        self._progress = progress
+        self._sink = sink
+        try:
+            self._file = open(local, "ab")  # noqa: SIM115 - closed by close() / the with statement
+        except OSError as exc:
+            raise local_write_error(exc, local) from None
+
+    def size(self) -> int:
+        """Bytes in the file now."""
+        return self._file.tell()
+
+    def write(self, data: bytes) -> None:
+        """Append one block."""
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            raise local_write_error(exc, self.local) from None
+        if self._sink is not None:
+            self._sink(data)
+        self._progress.advance(len(data))
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()
+
+    def __enter__(self) -> DownloadTarget:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 class Progress(Protocol):

@@ -19,10 +19,9 @@ from transferapp.errors import (
     LocalFileError,
     PermissionDeniedError,
     TransferAppError,
-    local_write_error,
 )
 from transferapp.secrets import SecretStore
-from transferapp.transports.base import CancelToken, Capabilities, Progress, RemoteEntry, SmallPut
+from transferapp.transports.base import CancelToken, Capabilities, DownloadTarget, Progress, RemoteEntry, SmallPut
 from transferapp.transports.hostkeys import HostKeyStore
 from transferapp.transports.sftp_auth import authenticate
 from transferapp.transports.sftp_errors import translate
@@ -239,10 +238,7 @@ class SftpTransport:
         sink: Callable[[bytes], None] | None = None,
     ) -> None:
         """Append bytes [start, end) of remote ``path`` to ``local`` using read-ahead."""
-        try:
-            target = open(local, "ab")  # noqa: SIM115 - closed by the with below
-        except OSError as exc:
-            raise local_write_error(exc, local) from None
+        target = DownloadTarget(local, progress, sink)
         try:
             with self.sftp.open(path, "rb") as source, target:
                 source.MAX_REQUEST_SIZE = self.max_read
@@ -254,14 +250,8 @@ class SftpTransport:
                     data = source.read(min(self.max_read, remaining))
                     if not data:
                         raise translate(EOFError("the remote file ended early"), f"reading {path}")
-                    try:
-                        target.write(data)
-                    except OSError as exc:
-                        raise local_write_error(exc, local) from None
-                    if sink is not None:
-                        sink(data)
+                    target.write(data)
                     remaining -= len(data)
-                    progress.advance(len(data))
         except TransferAppError:
             raise
         except Exception as exc:

@@ -11,7 +11,6 @@ import logging
 import posixpath
 import uuid
 from collections.abc import Callable, Sequence
-from io import BufferedWriter
 from pathlib import Path
 from urllib.parse import quote, urljoin
 
@@ -27,11 +26,10 @@ from transferapp.errors import (
     RemoteNotFoundError,
     TransferAppError,
     TransferError,
-    local_write_error,
 )
 from transferapp.secrets import SecretStore
 from transferapp.transports import webdav_batch
-from transferapp.transports.base import CancelToken, Capabilities, Progress, RemoteEntry, SmallPut
+from transferapp.transports.base import CancelToken, Capabilities, DownloadTarget, Progress, RemoteEntry, SmallPut
 from transferapp.transports.hostkeys import HostKeyStore
 from transferapp.transports.webdav_auth import BearerAuth, FileBody, PasswordAuth, tls_context
 from transferapp.transports.webdav_errors import auth_hint, missing_secret, redirect_refused, status_error, translate
@@ -288,28 +286,21 @@ class WebdavTransport:
         """Append bytes [start, end) of remote ``path`` to ``local`` with one ranged GET."""
         if end <= start:
             return
-        try:
-            target = open(local, "ab")  # noqa: SIM115 - closed by the with below
-        except OSError as exc:
-            raise local_write_error(exc, local) from None
-        with target:
-            if target.tell() != start:
-                raise LocalFileError(f"{local} holds {target.tell()} bytes, not the {start} a resume expects")
+        with DownloadTarget(local, progress, sink) as target:
+            if target.size() != start:
+                raise LocalFileError(f"{local} holds {target.size()} bytes, not the {start} a resume expects")
             headers = {"Range": f"bytes={start}-{end - 1}", "Accept-Encoding": "identity"}
             with contextlib.closing(self._send("GET", path, headers, stream=True)) as response:
-                self._receive(response, path, local, target, start, end, progress, cancel, sink)
+                self._receive(response, path, target, start, end, cancel)
 
     def _receive(
         self,
         response: Response,
         path: str,
-        local: Path,
-        target: BufferedWriter,
+        target: DownloadTarget,
         start: int,
         end: int,
-        progress: Progress,
         cancel: CancelToken,
-        sink: Callable[[bytes], None] | None,
     ) -> None:
         """Write the wanted bytes of a GET answer (206, or 200 when the server ignored the Range) to ``target``."""
         status = response.status_code
@@ -334,14 +325,8 @@ class WebdavTransport:
                 data = chunk[:remaining]
                 if not data:
                     continue
-                try:
-                    target.write(data)
-                except OSError as exc:
-                    raise local_write_error(exc, local) from None
-                if sink is not None:
-                    sink(data)
+                target.write(data)
                 remaining -= len(data)
-                progress.advance(len(data))
                 if remaining == 0:
                     return
         except Exception as exc:
