@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from transferapp.config import Config, load_config
 from transferapp.paths import AppPaths, app_paths
@@ -11,6 +12,9 @@ from transferapp.store.db import Database
 from transferapp.store.log import TransferLog
 from transferapp.store.queue import TransferQueue
 from transferapp.transports.hostkeys import HostKeyStore
+
+if TYPE_CHECKING:
+    from transferapp.pgp.keystore import KeyStore
 
 
 @dataclass
@@ -24,6 +28,12 @@ class AppContext:
     log: TransferLog
     secrets: SecretStore
     hostkeys: HostKeyStore
+
+    def keys(self) -> KeyStore:
+        """The OpenPGP key store (imports pysequoia only when keys are needed)."""
+        from transferapp.pgp.keystore import KeyStore
+
+        return KeyStore(self.paths.data_dir / "keys", self.secrets)
 
     def reload_config(self) -> Config:
         """Read the config file again (after another process changed it)."""

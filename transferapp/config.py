@@ -15,6 +15,7 @@ from typing import Any
 
 import tomli_w
 
+from transferapp.encryption import EncryptPolicy, policy_from_toml, policy_to_toml
 from transferapp.errors import ConfigError, NotFoundError
 from transferapp.urls import RemoteUrl, parse_url
 
@@ -22,7 +23,7 @@ AUTH_KINDS = ("password", "key", "agent", "token", "sfcc-client")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SECRET_WORDS = ("password", "passphrase", "secret", "token")
 TEXT_KEYS = ("key_file", "host_key", "ca_file", "client_id", "token_url")  # plain settings, never secrets
-CONNECTION_KEYS = {"url", "auth", "options", *TEXT_KEYS}
+CONNECTION_KEYS = {"url", "auth", "options", "encryption", *TEXT_KEYS}
 OPTION_DEFAULTS: dict[str, Any] = {
     "concurrency": 4,  # sessions per server for many files
     "streams": 4,  # parallel streams for one large file
@@ -30,6 +31,7 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "max_attempts": 5,  # attempts per transfer for retryable errors
     "max_upload_mb": 0,  # refuse larger uploads before sending (0: no limit; SFCC instances: 100)
     "zip_upload": False,  # zip before upload and ask the server to unzip (SFCC)
+    "pci_guard": True,  # refuse unencrypted uploads that hold card numbers; only an explicit false turns it off
 }
 ZERO_ALLOWED = {"max_upload_mb"}
 SFTP_AUTH = ("password", "key", "agent")
@@ -49,6 +51,7 @@ class Connection:
     ca_file: str | None = None  # extra CA bundle to verify an https server with
     client_id: str | None = None  # OAuth2 client id (SFCC Account Manager API client)
     token_url: str | None = None  # OAuth2 token endpoint for client-credentials logins
+    encryption: EncryptPolicy | None = None  # when set, everything sent here is OpenPGP-encrypted
 
     @property
     def remote(self) -> RemoteUrl:
@@ -67,6 +70,8 @@ class Connection:
                 table[key] = getattr(self, key)
         if self.options:
             table["options"] = dict(self.options)
+        if self.encryption:
+            table["encryption"] = policy_to_toml(self.encryption)
         return table
 
 
@@ -100,6 +105,7 @@ def connection_from_toml(name: str, table: dict[str, Any], source: str) -> Conne
         url=str(table["url"]),
         auth=str(table.get("auth", "password")),
         options=dict(table.get("options", {})),
+        encryption=policy_from_toml(table.get("encryption"), where),
         **{key: str(table[key]) for key in TEXT_KEYS if key in table},
     )
     validate_connection(conn, where)

@@ -16,6 +16,7 @@ from transferapp.accounting import ProgressTracker
 from transferapp.app import AppContext
 from transferapp.backoff import Backoff
 from transferapp.config import Connection
+from transferapp.encryption import DecryptPolicy, EncryptPolicy
 from transferapp.errors import (
     CancelledError,
     NetworkError,
@@ -25,8 +26,10 @@ from transferapp.errors import (
 from transferapp.events import EventSink, TransferRetrying, TransferStarted, ignore_events
 from transferapp.outcomes import Outcome, cancel_transfer, record_outcomes
 from transferapp.publish_batch import BATCH_FILES, SMALL_FILE, BatchFile, upload_batch
+from transferapp.publish_pgp import download_decrypted, pci_guard, purge_spool, upload_encrypted
 from transferapp.publish_zip import upload_zipped
 from transferapp.sessions import SessionPool
+from transferapp.snapshot import Snapshot
 from transferapp.store.queue import QueueItem
 from transferapp.transports.base import BatchTransport, CancelToken, Transport
 from transferapp.transports.registry import make_transport, transport_class
@@ -116,6 +119,8 @@ class Engine:
             and item.state == "running"
             and not (item.resume or {}).get("publishing_part")  # a retry after a lost rename answer checks alone
             and item.total_bytes <= SMALL_FILE
+            and not item.options.get("encrypt")
+            and conn.encryption is None
             and transport_class(conn).capabilities.batch_put
         )
 
@@ -192,6 +197,8 @@ class Engine:
             with self._lock:
                 self._tokens.pop(item.id, None)
         record_outcomes(self.ctx, [(item, outcome, time.monotonic() - started, tracker.done)], self.sink)
+        if outcome.status != "retry":
+            purge_spool(self.ctx.paths.spool_dir, item.id)
 
     def _process_batch(self, items: list[QueueItem], tokens: list[CancelToken]) -> None:
         """Send many small files over one session with shared round trips; record each one's outcome."""
@@ -199,23 +206,30 @@ class Engine:
         for item in items:
             self.sink(TransferStarted(item.id, item.attempts, item.total_bytes))
         files = [BatchFile(i.id, Path(i.local_path), i.remote_path, i.snapshot) for i in items]
+        details: dict[int, dict[str, Any]] = {}
         try:
             conn = self.ctx.config.connection(items[0].connection)
             pool = self._pool(conn)
             transport = pool.acquire()
             broken = True
             try:
+                guard = bool(conn.option("pci_guard"))
                 for file, token in zip(files, tokens, strict=True):
                     file.remote = self._resolve(transport, file.remote)
                     if token.cancelled:
                         file.error = CancelledError(token.reason)
+                        continue
+                    try:
+                        details[file.key] = pci_guard(file.local, conn.name, guard)
+                    except TransferAppError as exc:
+                        file.error = exc
                 live = [f for f in files if f.error is None]
                 upload_batch(cast(BatchTransport, transport), live, self._mark_publishing)
                 broken = False
             finally:
                 pool.release(transport, broken=broken)
             outcomes = [
-                Outcome("ok", snapshot=f.snapshot, remote=f.remote)
+                Outcome("ok", snapshot=f.snapshot, remote=f.remote, details=details.get(f.key, {}))
                 if f.error is None
                 else self._failure(item, f.error, token)
                 for f, item, token in zip(files, items, tokens, strict=True)
@@ -258,19 +272,33 @@ class Engine:
                 publishing=item.state == "publishing",
                 save_state=lambda **f: self._save_state(item.id, tracker, **f),
             )
-            if item.direction == "down":
-                snap = publish.download(job)
-            elif conn.option("zip_upload"):
-                snap = upload_zipped(job, self.ctx.paths.spool_dir)
-            else:
-                snap = publish.upload(job)
+            snap, details = self._run_job(item, conn, job)
             broken = False
-            return Outcome("ok", snapshot=snap, remote=remote)
+            return Outcome("ok", snapshot=snap, remote=job.remote, details=details)
         except TransferAppError as exc:
             broken = isinstance(exc, NetworkError | CancelledError)
             raise
         finally:
             pool.release(transport, broken=broken)
+
+    def _run_job(self, item: QueueItem, conn: Connection, job: publish.Job) -> tuple[Snapshot, dict[str, Any]]:
+        """One download or upload, with the OpenPGP and PCI steps its options and connection ask for."""
+        spool = self.ctx.paths.spool_dir
+        if item.direction == "down":
+            decrypt = item.options.get("decrypt")
+            if decrypt is not None:
+                return download_decrypted(job, DecryptPolicy.from_json(decrypt), self.ctx.keys(), spool, item.id)
+            return publish.download(job), {}
+        stored = item.options.get("encrypt")
+        policy = EncryptPolicy.from_json(stored) if stored else conn.encryption
+        if policy is not None:
+            if not stored:  # queued before the connection required encryption: the server gets NAME.pgp
+                job.remote = policy.remote_name(job.remote)
+            return upload_encrypted(job, policy, self.ctx.keys(), spool, item.id)
+        details = pci_guard(job.local, conn.name, bool(conn.option("pci_guard")))
+        if conn.option("zip_upload"):
+            return upload_zipped(job, spool), details
+        return publish.upload(job), details
 
     @staticmethod
     def _resolve(transport: Transport, remote_path: str) -> str:
@@ -282,6 +310,11 @@ class Engine:
         self.ctx.queue.update(item_id, **fields)
 
     def _failure(self, item: QueueItem, exc: TransferAppError, token: CancelToken) -> Outcome:
+        outcome = self._failure_outcome(item, exc, token)
+        outcome.details = dict(getattr(exc, "details", {}))
+        return outcome
+
+    def _failure_outcome(self, item: QueueItem, exc: TransferAppError, token: CancelToken) -> Outcome:
         if isinstance(exc, CancelledError) or token.cancelled:
             if token.keep_partial:
                 return Outcome(

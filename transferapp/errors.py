@@ -88,6 +88,10 @@ class StorageFullError(TransferError):
     default_hint = "free space on the full disk, then retry the transfer"
 
 
+class DecryptError(TransferError):
+    """A pulled file could not be decrypted, or its signature did not verify; nothing was written."""
+
+
 class CancelledError(TransferError):
     """The user cancelled the transfer."""
 

@@ -24,6 +24,7 @@ class Outcome:
     remote: str = ""
     error: TransferAppError | None = None
     fields: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)  # encryption, signer, PCI guard, ... for the log
 
 
 def _log_entry(item: QueueItem, outcome: Outcome, duration: float, done_bytes: int) -> LogEntry:
@@ -40,6 +41,7 @@ def _log_entry(item: QueueItem, outcome: Outcome, duration: float, done_bytes: i
         error=str(error) if error else "",
         transfer_id=item.id,
         attempt=item.attempts,
+        details=outcome.details,
     )
 
 

@@ -9,7 +9,7 @@ from keyring.backend import KeyringBackend
 from transferapp.errors import SecretStoreError
 
 SERVICE = "transferapp"
-SECRET_KINDS = ("password", "passphrase", "token", "client_secret")
+SECRET_KINDS = ("password", "passphrase", "token", "client_secret", "key_seal")
 UNUSABLE_BACKENDS = ("fail", "null", "chainer")
 
 

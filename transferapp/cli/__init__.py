@@ -8,7 +8,7 @@ import logging.handlers
 import sys
 
 from transferapp import __version__
-from transferapp.cli import connections, logs, transfers
+from transferapp.cli import connections, keys, logs, transfers
 from transferapp.cli.output import error
 from transferapp.errors import TransferAppError
 from transferapp.paths import app_paths
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     connections.register(commands)
     transfers.register(commands)
     logs.register(commands)
+    keys.register(commands)
     gui = commands.add_parser("gui", help="open the desktop app")
     gui.set_defaults(handler=run_gui)
     return parser

@@ -54,7 +54,34 @@ def register_add(group: Any) -> None:
     add.add_argument("--timeout", type=float, help="seconds to wait for the server (default 30)")
     add.add_argument("--max-upload-mb", type=int, help="refuse larger files before sending (SFCC: 100)")
     add.add_argument("--zip-upload", action="store_true", help="zip files over the limit and have the server unzip")
+    add_encryption_flags(add)
     add.set_defaults(handler=add_connection)
+
+
+def add_encryption_flags(parser: argparse.ArgumentParser) -> None:
+    """--encrypt-to, --sign, --gzip, --pgp-ext and --pci-guard, shared by 'connection add' and 'connection set'."""
+    parser.add_argument(
+        "--encrypt-to", action="append", default=[], metavar="FP", help="encrypt everything sent here to this key"
+    )
+    parser.add_argument("--sign", action="store_true", help="sign encrypted uploads with the own key")
+    parser.add_argument("--gzip", action="store_true", help="gzip before encrypting")
+    parser.add_argument("--pgp-ext", choices=(".pgp", ".gpg"), help="extension of encrypted files (default .pgp)")
+    parser.add_argument(
+        "--pci-guard", choices=("on", "off"), help="refuse unencrypted files with card numbers (default on)"
+    )
+
+
+def apply_encryption_flags(ctx: AppContext, conn: Connection, args: argparse.Namespace) -> None:
+    """Set the connection's required encryption and PCI guard from the flags (keys checked first)."""
+    if args.encrypt_to or args.sign or args.gzip or args.pgp_ext:
+        from transferapp.pgp.policy import build_policy
+
+        recipients = args.encrypt_to or (conn.encryption.recipients if conn.encryption else ())
+        conn.encryption = build_policy(ctx.keys(), None, recipients, args.sign, args.gzip, args.pgp_ext)
+    if args.pci_guard == "off":
+        conn.options["pci_guard"] = False
+    elif args.pci_guard == "on":
+        conn.options.pop("pci_guard", None)
 
 
 def read_secret_stdin(what: str) -> str:
@@ -136,6 +163,7 @@ def add_connection(args: argparse.Namespace) -> int:
             "pick another name, or remove it first with 'transferapp connection remove'",
         )
     conn = build_connection(args)
+    apply_encryption_flags(ctx, conn, args)
     secrets = secrets_from_stdin(args, conn)
     if secrets:
         ctx.secrets.backend()  # fail before anything is written when there is no usable keyring

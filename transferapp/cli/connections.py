@@ -6,7 +6,15 @@ import argparse
 from typing import Any
 
 from transferapp.app import AppContext, open_app
-from transferapp.cli.connection_add import SECRET_FLAGS, SECRET_OF_AUTH, pin_first_key, read_secret_stdin, register_add
+from transferapp.cli.connection_add import (
+    SECRET_FLAGS,
+    SECRET_OF_AUTH,
+    add_encryption_flags,
+    apply_encryption_flags,
+    pin_first_key,
+    read_secret_stdin,
+    register_add,
+)
 from transferapp.cli.output import print_json, print_table
 from transferapp.config import Connection, validate_connection
 from transferapp.errors import ConfigError, SecretStoreError
@@ -57,6 +65,12 @@ def register(commands: Any) -> None:
         which.add_argument(f"--{kind.replace('_', '-')}-stdin", dest=kind, action="store_true")
     passwd.set_defaults(handler=set_secret)
 
+    change = group.add_parser("set", help="change a connection's encryption or PCI guard")
+    change.add_argument("name")
+    add_encryption_flags(change)
+    change.add_argument("--no-encrypt", action="store_true", help="stop requiring encryption")
+    change.set_defaults(handler=set_connection)
+
 
 def _secret_state(ctx: AppContext, conn: Connection) -> str:
     kind = SECRET_OF_AUTH.get(conn.auth)
@@ -89,6 +103,12 @@ def describe(ctx: AppContext, conn: Connection) -> dict[str, Any]:
         "host_key": identity,
         "secret": _secret_state(ctx, conn),
         "options": {**conn.options},
+        "encryption": (
+            f"required to {', '.join(conn.encryption.recipients)}" + (", signed" if conn.encryption.sign else "")
+            if conn.encryption
+            else "off"
+        ),
+        "pci_guard": "on" if conn.option("pci_guard") else "off (explicitly turned off)",
     }
 
 
@@ -186,4 +206,19 @@ def set_secret(args: argparse.Namespace) -> int:
     kind = next(kind for kind in SECRET_FLAGS if getattr(args, kind))
     ctx.secrets.set(args.name, kind, read_secret_stdin(SECRET_FLAGS[kind]))
     print(f"Stored the {SECRET_FLAGS[kind]} for {args.name!r} in the OS keyring.")
+    return 0
+
+
+def set_connection(args: argparse.Namespace) -> int:
+    """Change a connection's required encryption and PCI guard."""
+    ctx = open_app()
+    conn = ctx.config.connection(args.name)
+    if args.no_encrypt:
+        if args.encrypt_to or args.sign:
+            raise ConfigError("--no-encrypt cannot be combined with --encrypt-to or --sign")
+        conn.encryption = None
+    apply_encryption_flags(ctx, conn, args)
+    ctx.config.save()
+    info = describe(ctx, conn)
+    print(f"Connection {conn.name!r}: encryption {info['encryption']}; PCI guard {info['pci_guard']}.")
     return 0

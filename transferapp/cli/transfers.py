@@ -11,6 +11,7 @@ from typing import Any
 
 from transferapp.app import AppContext, open_app
 from transferapp.cli.output import TerminalProgress, error, human_bytes, print_json, print_table
+from transferapp.encryption import DecryptPolicy, EncryptPolicy
 from transferapp.engine import Engine
 from transferapp.errors import ConfigError, TransferAppError
 from transferapp.outcomes import cancel_transfer
@@ -25,6 +26,12 @@ def register(commands: Any) -> None:
     send.add_argument("--to", required=True, metavar="NAME", help="connection name")
     send.add_argument("--remote-dir", metavar="DIR", help="folder under the connection's folder (or absolute)")
     send.add_argument("--json", action="store_true", help="print the results as JSON")
+    send.add_argument(
+        "--encrypt-to", action="append", default=[], metavar="FP", help="OpenPGP-encrypt to this key (repeatable)"
+    )
+    send.add_argument("--sign", action="store_true", help="sign with the own key as well")
+    send.add_argument("--gzip", action="store_true", help="gzip before encrypting (NAME.gz.pgp)")
+    send.add_argument("--pgp-ext", choices=(".pgp", ".gpg"), help="extension of encrypted files (default .pgp)")
     send.set_defaults(handler=send_files)
 
     pull = commands.add_parser("pull", help="download the remote files that match a pattern")
@@ -33,6 +40,9 @@ def register(commands: Any) -> None:
     pull.add_argument("--to", required=True, metavar="DIR", dest="target")
     pull.add_argument("--remote-dir", metavar="DIR")
     pull.add_argument("--json", action="store_true")
+    pull.add_argument("--decrypt", action="store_true", help="decrypt OpenPGP files with the own key")
+    pull.add_argument("--verify-from", metavar="FP", help="require a good signature from this key (with --decrypt)")
+    pull.add_argument("--keep-encrypted", action="store_true", help="keep the encrypted file next to the decrypted")
     pull.set_defaults(handler=pull_files)
 
     queue = commands.add_parser("queue", help="list queued, running and failed transfers")
@@ -104,6 +114,7 @@ def send_files(args: argparse.Namespace) -> int:
     ctx = open_app()
     conn = ctx.config.connection(args.to)
     folder = remote_folder(args.remote_dir)
+    policy = send_policy(ctx, conn, args)
     sources, problems = expand_sources(args.files)
     for problem in problems:
         error(problem)
@@ -113,9 +124,10 @@ def send_files(args: argparse.Namespace) -> int:
             "connection": conn.name,
             "direction": "up",
             "local_path": str(path),
-            "remote_path": posixpath.join(folder, relative) if folder else relative,
+            "remote_path": _remote_name(posixpath.join(folder, relative) if folder else relative, policy),
             "max_attempts": int(conn.option("max_attempts")),
             "total_bytes": path.stat().st_size,
+            "options": {"encrypt": policy.to_json()} if policy else {},
         }
         for path, relative in sources
     ]
@@ -127,10 +139,37 @@ def send_files(args: argparse.Namespace) -> int:
     return 1 if problems else status
 
 
+def send_policy(ctx: AppContext, conn: Any, args: argparse.Namespace) -> EncryptPolicy | None:
+    """The encryption the flags and the connection ask for (keys checked before anything is queued)."""
+    if not (args.encrypt_to or args.sign or args.gzip or args.pgp_ext or conn.encryption):
+        return None
+    from transferapp.pgp.policy import build_policy
+
+    return build_policy(ctx.keys(), conn.encryption, args.encrypt_to, args.sign, args.gzip, args.pgp_ext)
+
+
+def _remote_name(remote: str, policy: EncryptPolicy | None) -> str:
+    return policy.remote_name(remote) if policy else remote
+
+
+def decrypt_policy(ctx: AppContext, args: argparse.Namespace) -> DecryptPolicy | None:
+    """What ``--decrypt``, ``--verify-from`` and ``--keep-encrypted`` ask for (keys checked first)."""
+    if not args.decrypt:
+        if args.verify_from or args.keep_encrypted:
+            raise ConfigError("--verify-from and --keep-encrypted only apply with --decrypt", "add --decrypt")
+        return None
+    keys = ctx.keys()
+    if not keys.own_fingerprints():
+        raise ConfigError("--decrypt needs an own secret key", "import it with 'transferapp key import-secret FILE'")
+    sender = keys.resolve(args.verify_from) if args.verify_from else None
+    return DecryptPolicy(sender, args.keep_encrypted)
+
+
 def pull_files(args: argparse.Namespace) -> int:
     """List the remote folder, queue every match, run them, report."""
     ctx = open_app()
     conn = ctx.config.connection(args.name)
+    decrypt = decrypt_policy(ctx, args)
     target = Path(args.target).expanduser().absolute()
     if target.exists() and not target.is_dir():
         raise ConfigError(f"{target} is not a folder", "give --to an existing or new folder")
@@ -156,10 +195,11 @@ def pull_files(args: argparse.Namespace) -> int:
         {
             "connection": conn.name,
             "direction": "down",
-            "local_path": str(target / entry.name),
+            "local_path": str(target / (decrypt.local_name(entry.name) if decrypt else entry.name)),
             "remote_path": entry.path,
             "max_attempts": int(conn.option("max_attempts")),
             "total_bytes": entry.size,
+            "options": {"decrypt": decrypt.to_json()} if decrypt else {},
         }
         for entry in matches
     ]

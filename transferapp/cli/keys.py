@@ -1,0 +1,242 @@
+"""``transferapp key``: import partners' public keys (after a fingerprint check), own secret keys, list, remove."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from transferapp.app import open_app
+from transferapp.cli.connection_add import read_secret_stdin
+from transferapp.cli.output import error, print_json, print_table
+from transferapp.errors import ConfigError, LocalFileError, TransferAppError
+
+
+def register(commands: Any) -> None:
+    """Add the ``key`` command group."""
+    group = commands.add_parser("key", help="manage OpenPGP keys for encryption and signing").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    imp = group.add_parser("import", help="import a partner's public key (armored or binary)")
+    imp.add_argument("file")
+    imp.add_argument("--yes", action="store_true", help="accept the fingerprint without asking")
+    imp.set_defaults(handler=import_key)
+
+    secret = group.add_parser("import-secret", help="import an own secret key (signs uploads, decrypts pulls)")
+    secret.add_argument("file")
+    secret.add_argument("--passphrase-stdin", action="store_true", help="read the key's passphrase (to the keyring)")
+    secret.add_argument("--yes", action="store_true", help="accept the fingerprint without asking")
+    secret.set_defaults(handler=import_secret)
+
+    listing = group.add_parser("list", help="list imported keys")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=list_keys)
+
+    show = group.add_parser("show", help="show one key")
+    show.add_argument("fingerprint", metavar="FP")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=show_key)
+
+    remove = group.add_parser("remove", help="remove a key (an own key's secret and keyring entries too)")
+    remove.add_argument("fingerprint", metavar="FP")
+    remove.add_argument("--yes", action="store_true")
+    remove.set_defaults(handler=remove_key)
+
+    passwd = group.add_parser("passwd", help="store a new passphrase for an own secret key")
+    passwd.add_argument("fingerprint", metavar="FP")
+    passwd.add_argument("--passphrase-stdin", action="store_true", required=True)
+    passwd.set_defaults(handler=set_passphrase)
+
+
+def _read_key_file(path_text: str) -> bytes:
+    path = Path(path_text).expanduser()
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise LocalFileError(f"Cannot read the key file {path}: {exc.strerror}", "check the path") from None
+
+
+def _describe(info: Any) -> list[str]:
+    from transferapp.pgp.keyinfo import pretty_fingerprint
+
+    expires = f"{info.expires:%Y-%m-%d}" if info.expires else "never"
+    lines = [
+        f"Fingerprint: {pretty_fingerprint(info.fingerprint)}",
+        *[f"User ID:     {uid}" for uid in info.user_ids or ["(none)"]],
+        f"Algorithms:  {', '.join(info.algorithms)}",
+        f"Created:     {info.created:%Y-%m-%d}" if info.created else "Created:     unknown",
+        f"Expires:     {expires}",
+    ]
+    if info.has_secret:
+        lines.append("Secret:      own key (signs uploads, decrypts pulls)")
+    return lines
+
+
+def _confirm(question: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise ConfigError("Not confirmed: there is no terminal to ask on", "check the fingerprint, then add --yes")
+    answer = input(f"{question} [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise ConfigError("Not confirmed; nothing was imported", "run the command again and answer y")
+
+
+def _parse_certs(data: bytes, source: str) -> list[Any]:
+    import pysequoia
+
+    try:
+        certs = pysequoia.Cert.split_bytes(data)
+    except Exception as exc:  # sequoia raises plain exceptions for malformed input
+        from transferapp.pgp.keystore import first_line
+
+        raise ConfigError(f"{source} is not an OpenPGP key: {first_line(exc)}", "export it with gpg --export") from None
+    if not certs:
+        raise ConfigError(f"{source} holds no OpenPGP key", "export it with 'gpg --export --armor KEYID'")
+    return certs
+
+
+def import_key(args: argparse.Namespace) -> int:
+    """Show each key in the file, refuse unusable ones, import after the fingerprint is confirmed."""
+    from transferapp.pgp.keyinfo import holds_secret, inspect, require_usable
+
+    ctx = open_app()
+    keys = ctx.keys()
+    data = _read_key_file(args.file)
+    certs = _parse_certs(data, args.file)
+    for cert in certs:
+        info = inspect(cert)
+        if holds_secret(data):
+            raise ConfigError(
+                f"{args.file} holds a secret key ({info.label})",
+                "import partners' keys with 'gpg --export' output; own keys with 'transferapp key import-secret'",
+            )
+        print("\n".join(_describe(info)))
+        require_usable(info)
+        if info.expires_soon():
+            print(f"warning: this key expires on {info.expires:%Y-%m-%d}; ask the partner for a renewed key soon")
+        _confirm("Does this fingerprint match the one the partner gave you?", args.yes)
+        keys.save_public(cert)
+        print(f"Imported {info.label} ({info.fingerprint}).")
+    return 0
+
+
+def import_secret(args: argparse.Namespace) -> int:
+    """Import an own secret key: sealed on disk, its passphrase checked and stored in the keyring."""
+    import pysequoia
+
+    from transferapp.pgp.keyinfo import inspect
+    from transferapp.pgp.keystore import first_line
+
+    ctx = open_app()
+    data = _read_key_file(args.file)
+    try:
+        tsk = pysequoia.Tsk.from_bytes(data)
+    except Exception as exc:  # not a secret key, or malformed
+        raise ConfigError(
+            f"{args.file} is not an OpenPGP secret key: {first_line(exc)}",
+            "export it with 'gpg --export-secret-keys --armor KEYID'",
+        ) from None
+    info = inspect(tsk.extract_certificate())
+    print("\n".join(_describe(info)))
+    if info.version >= 5:
+        raise ConfigError(f"{info.label} is a v{info.version} key, which GnuPG 2.2 partners cannot use")
+    passphrase = read_secret_stdin("key passphrase") if args.passphrase_stdin else None
+    for use, unlock in (("sign", tsk.signer), ("decrypt", tsk.decryptor)):
+        try:
+            unlock(passphrase)
+        except RuntimeError as exc:
+            reason = first_line(exc)
+            if "encrypted" in reason:
+                raise ConfigError(
+                    f"The secret key {info.label} is protected by a passphrase", "give it with --passphrase-stdin"
+                ) from None
+            if "No suitable" in reason or "no " in reason.lower():
+                print(f"note: this key cannot {use}")
+                continue
+            raise ConfigError(f"The passphrase for {info.label} is wrong", "check it and try again") from None
+    _confirm("Import this as your own key?", args.yes)
+    ctx.secrets.backend()  # fail before anything is written when there is no usable keyring
+    ctx.keys().save_secret(tsk, passphrase)
+    print(f"Imported own key {info.label} ({info.fingerprint}); the secret is sealed, its keys are in the OS keyring.")
+    return 0
+
+
+def list_keys(args: argparse.Namespace) -> int:
+    """Print every imported key."""
+    infos = open_app().keys().infos()
+    if args.json:
+        print_json([info.to_json() for info in infos])
+        return 0
+    if not infos:
+        print("No keys imported yet. Import one with 'transferapp key import FILE'.")
+        return 0
+    now = datetime.now(UTC)
+    rows = []
+    for info in infos:
+        state = "own" if info.has_secret else "ok"
+        if info.problems:
+            state = "unusable: " + "; ".join(info.problems)
+        elif info.expires_soon(now):
+            state = f"expires {info.expires:%Y-%m-%d}"
+        rows.append([info.fingerprint, info.label, ", ".join(info.algorithms), state])
+    print_table(["FINGERPRINT", "USER ID", "ALGORITHMS", "STATE"], rows)
+    return 0
+
+
+def show_key(args: argparse.Namespace) -> int:
+    """Print one key's details."""
+    from transferapp.pgp.keyinfo import inspect
+
+    keys = open_app().keys()
+    fingerprint = keys.resolve(args.fingerprint)
+    info = inspect(keys.cert(fingerprint))
+    info = type(info)(**{**info.__dict__, "has_secret": fingerprint in keys.own_fingerprints()})
+    if args.json:
+        print_json(info.to_json())
+        return 0
+    print("\n".join(_describe(info)))
+    for problem in info.problems:
+        error(f"this key cannot be used: {problem}")
+    return 0
+
+
+def remove_key(args: argparse.Namespace) -> int:
+    """Remove a key; refuse while a connection's encryption still names it."""
+    ctx = open_app()
+    keys = ctx.keys()
+    fingerprint = keys.resolve(args.fingerprint)
+    users = [c.name for c in ctx.config.connections.values() if c.encryption and fingerprint in c.encryption.recipients]
+    if users:
+        raise ConfigError(
+            f"The key {fingerprint} is a recipient of connection(s) {', '.join(users)}",
+            "change their encryption first with 'transferapp connection set NAME --encrypt-to OTHER_FP'",
+        )
+    _confirm(f"Remove the key {fingerprint}?", args.yes)
+    keys.remove(fingerprint)
+    print(f"Removed {fingerprint}.")
+    return 0
+
+
+def set_passphrase(args: argparse.Namespace) -> int:
+    """Check and store a new passphrase for an own key."""
+    from transferapp.pgp.keystore import keyring_name
+
+    ctx = open_app()
+    keys = ctx.keys()
+    fingerprint = keys.resolve(args.fingerprint)
+    passphrase = read_secret_stdin("key passphrase")
+    try:
+        keys.tsk(fingerprint).decryptor(passphrase)
+    except RuntimeError:
+        try:
+            keys.tsk(fingerprint).signer(passphrase)
+        except RuntimeError:
+            raise ConfigError(f"That passphrase does not unlock {fingerprint}", "nothing was changed") from None
+    except TransferAppError:
+        raise
+    ctx.secrets.set(keyring_name(fingerprint), "passphrase", passphrase)
+    print(f"Stored the passphrase for {fingerprint} in the OS keyring.")
+    return 0

@@ -1,0 +1,1 @@
+"""Jobs: watched folders, schedules, pull jobs and the agent that runs them."""

@@ -1,0 +1,1 @@
+"""OpenPGP: recipient and own keys, encryption before upload, decryption and verification after download."""
