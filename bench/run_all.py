@@ -7,7 +7,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from bench import sftp_delay_large, sftp_large_upload, sftp_small_files, webdav_transfers
+from bench import pgp_encrypt, sftp_delay_large, sftp_large_upload, sftp_small_files, webdav_transfers
 from bench.common import RESULTS_FILE
 
 #: name -> (entry point, arguments for a full run, arguments for a --quick smoke run)
@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, tuple[Callable[[list[str] | None], int], list[str], list[s
     "sftp_small_files": (sftp_small_files.main, [], ["--files", "200", "--ref-subset", "50"]),
     "sftp_delay_large": (sftp_delay_large.main, [], ["--mib", "16", "--repeat", "1"]),
     "webdav_transfers": (webdav_transfers.main, [], ["--quick"]),
+    "pgp_encrypt": (pgp_encrypt.main, [], ["--size-mb", "32", "--repeat", "1"]),
 }
 
 

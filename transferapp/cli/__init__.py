@@ -8,7 +8,7 @@ import logging.handlers
 import sys
 
 from transferapp import __version__
-from transferapp.cli import connections, keys, logs, transfers
+from transferapp.cli import connections, jobs, keys, logs, transfers
 from transferapp.cli.output import error
 from transferapp.errors import TransferAppError
 from transferapp.paths import app_paths
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     transfers.register(commands)
     logs.register(commands)
     keys.register(commands)
+    jobs.register(commands)
     gui = commands.add_parser("gui", help="open the desktop app")
     gui.set_defaults(handler=run_gui)
     return parser

@@ -164,6 +164,13 @@ def remove_connection(args: argparse.Namespace) -> int:
     """Remove a profile, its keyring entries, and its host-key pin when no other profile uses that server."""
     ctx = open_app()
     conn = ctx.config.connection(args.name)
+    tables = ctx.config.other.get("jobs", {})
+    users = sorted(n for n, t in tables.items() if isinstance(t, dict) and t.get("connection") == args.name)
+    if users:
+        raise ConfigError(
+            f"The connection {args.name!r} is used by job(s) {', '.join(users)}",
+            "remove those jobs first with 'transferapp job remove NAME', or point them at another connection",
+        )
     ctx.secrets.delete_all(args.name)
     del ctx.config.connections[args.name]
     ctx.config.save()

@@ -209,10 +209,16 @@ def remove_key(args: argparse.Namespace) -> int:
     keys = ctx.keys()
     fingerprint = keys.resolve(args.fingerprint)
     users = [c.name for c in ctx.config.connections.values() if c.encryption and fingerprint in c.encryption.recipients]
+    for name, table in ctx.config.other.get("jobs", {}).items():
+        policy = table.get("encryption") if isinstance(table, dict) else None
+        if (isinstance(policy, dict) and fingerprint in [str(r).upper() for r in policy.get("recipients", [])]) or (
+            isinstance(table, dict) and str(table.get("verify_from", "")).upper() == fingerprint
+        ):
+            users.append(f"job {name}")
     if users:
         raise ConfigError(
             f"The key {fingerprint} is a recipient of connection(s) {', '.join(users)}",
-            "change their encryption first with 'transferapp connection set NAME --encrypt-to OTHER_FP'",
+            "change their encryption first ('transferapp connection set NAME --encrypt-to OTHER_FP', or the job)",
         )
     _confirm(f"Remove the key {fingerprint}?", args.yes)
     keys.remove(fingerprint)

@@ -68,6 +68,27 @@ MIGRATIONS: list[str] = [
         rows INTEGER NOT NULL
     );
     """,
+    # version 2: jobs: when each last ran, and which file versions each has queued or delivered
+    """
+    CREATE TABLE job_state (
+        job TEXT PRIMARY KEY,
+        last_run TEXT,
+        last_result TEXT NOT NULL DEFAULT '',
+        last_error TEXT NOT NULL DEFAULT '',
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE job_files (
+        job TEXT NOT NULL,
+        key TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        queue_id INTEGER,
+        state TEXT NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (job, key)
+    );
+    CREATE INDEX job_files_state ON job_files(job, state);
+    """,
 ]
 
 

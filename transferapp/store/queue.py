@@ -140,29 +140,33 @@ class TransferQueue:
         }
         return self.add_many([row], batch)[0]
 
-    def add_many(self, rows: list[dict[str, Any]], batch: str | None = None) -> list[int]:
-        """Queue many transfers in one transaction; each row holds ``add``'s arguments by name."""
+    def add_many(
+        self, rows: list[dict[str, Any]], batch: str | None = None, conn: sqlite3.Connection | None = None
+    ) -> list[int]:
+        """Queue many transfers in one transaction (``conn``'s, when given); each row holds ``add``'s arguments."""
+        if conn is None:
+            with self.db.transaction() as own:
+                return self.add_many(rows, batch, own)
         now = self.clock()
         ids = []
-        with self.db.transaction() as conn:
-            for row in rows:
-                cursor = conn.execute(
-                    "INSERT INTO queue (batch, connection, direction, local_path, remote_path, state, max_attempts,"
-                    " total_bytes, options, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
-                    (
-                        batch,
-                        row["connection"],
-                        row["direction"],
-                        row["local_path"],
-                        row["remote_path"],
-                        row.get("max_attempts", 5),
-                        row.get("total_bytes", 0),
-                        json.dumps(row.get("options") or {}),
-                        now,
-                        now,
-                    ),
-                )
-                ids.append(int(cursor.lastrowid or 0))
+        for row in rows:
+            cursor = conn.execute(
+                "INSERT INTO queue (batch, connection, direction, local_path, remote_path, state, max_attempts,"
+                " total_bytes, options, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+                (
+                    batch,
+                    row["connection"],
+                    row["direction"],
+                    row["local_path"],
+                    row["remote_path"],
+                    row.get("max_attempts", 5),
+                    row.get("total_bytes", 0),
+                    json.dumps(row.get("options") or {}),
+                    now,
+                    now,
+                ),
+            )
+            ids.append(int(cursor.lastrowid or 0))
         return ids
 
     def get(self, item_id: int) -> QueueItem:
