@@ -7,7 +7,15 @@ import time
 import traceback
 from collections.abc import Callable
 
-from bench import pgp_encrypt, sftp_delay_large, sftp_large_upload, sftp_small_files, webdav_transfers
+from bench import (
+    jobs_agent,
+    pci_scan,
+    pgp_encrypt,
+    sftp_delay_large,
+    sftp_large_upload,
+    sftp_small_files,
+    webdav_transfers,
+)
 from bench.common import RESULTS_FILE
 
 #: name -> (entry point, arguments for a full run, arguments for a --quick smoke run)
@@ -17,6 +25,8 @@ BENCHMARKS: dict[str, tuple[Callable[[list[str] | None], int], list[str], list[s
     "sftp_delay_large": (sftp_delay_large.main, [], ["--mib", "16", "--repeat", "1"]),
     "webdav_transfers": (webdav_transfers.main, [], ["--quick"]),
     "pgp_encrypt": (pgp_encrypt.main, [], ["--size-mb", "32", "--repeat", "1"]),
+    "pci_scan": (pci_scan.main, [], ["--size-mb", "64"]),
+    "jobs_agent": (jobs_agent.main, [], ["--files", "200", "--existing", "2000"]),
 }
 
 

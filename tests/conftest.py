@@ -14,6 +14,7 @@ if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
 
 from support.keyring_session import KeyringSession, keyring_tools_available  # noqa: E402
+from support.pgp_keys import Keys, make_gpg_keys  # noqa: E402
 from support.sshd import SSHD, SshdServer, sshd_available  # noqa: E402
 
 
@@ -51,3 +52,9 @@ def ta_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("TRANSFERAPP_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="session")
+def gpg_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keys]:
+    """Keys made by GnuPG once per session (skips when gpg is missing)."""
+    yield from make_gpg_keys(tmp_path_factory)

@@ -32,8 +32,18 @@ def url(sshd: SshdServer, folder: Path) -> str:
 
 
 def add_key_connection(cli: Cli, sshd: SshdServer, folder: Path, name: str = "pim", *extra: str) -> None:
-    cli.ok("connection", "add", name, "--url", url(sshd, folder), "--key-file", str(sshd.client_keys["ed25519"]),
-           "--accept-host-key", sshd.host_key_fingerprints["ssh-ed25519"], *extra)
+    cli.ok(
+        "connection",
+        "add",
+        name,
+        "--url",
+        url(sshd, folder),
+        "--key-file",
+        str(sshd.client_keys["ed25519"]),
+        "--accept-host-key",
+        sshd.host_key_fingerprints["ssh-ed25519"],
+        *extra,
+    )
 
 
 def sha256(path: Path) -> str:
@@ -48,8 +58,16 @@ def test_version() -> None:
 def test_password_connection_lifecycle(cli: Cli, sshd: SshdServer, remote: Path) -> None:
     if not sshd.can_password:
         pytest.skip("password logins need root to create the test user")
-    cli.ok("connection", "add", "oms", "--url", url(sshd, remote), "--password-stdin", "--trust-new-host-key",
-           stdin=sshd.password + "\n")
+    cli.ok(
+        "connection",
+        "add",
+        "oms",
+        "--url",
+        url(sshd, remote),
+        "--password-stdin",
+        "--trust-new-host-key",
+        stdin=sshd.password + "\n",
+    )
     assert keyring.get_password("transferapp", "oms:password") == sshd.password
     listed = json.loads(cli.ok("connection", "list", "--json").out)
     assert [(c["name"], c["auth"], c["secret"]) for c in listed] == [("oms", "password", "stored")]
@@ -145,11 +163,31 @@ def test_malformed_config_is_named(cli: Cli) -> None:
 def test_no_secret_reaches_config_database_or_logs(cli: Cli, sshd: SshdServer, remote: Path, tmp_path: Path) -> None:
     if not sshd.can_password:
         pytest.skip("password logins need root to create the test user")
-    outputs = [cli.ok("-v", "connection", "add", "oms", "--url", url(sshd, remote), "--password-stdin",
-                      "--trust-new-host-key", stdin=sshd.password + "\n")]
-    cli.ok("connection", "add", "enc", "--url", url(sshd, remote), "--key-file",
-           str(sshd.client_keys["ed25519_encrypted"]), "--passphrase-stdin", "--trust-new-host-key",
-           stdin=sshd.key_passphrase + "\n")
+    outputs = [
+        cli.ok(
+            "-v",
+            "connection",
+            "add",
+            "oms",
+            "--url",
+            url(sshd, remote),
+            "--password-stdin",
+            "--trust-new-host-key",
+            stdin=sshd.password + "\n",
+        )
+    ]
+    cli.ok(
+        "connection",
+        "add",
+        "enc",
+        "--url",
+        url(sshd, remote),
+        "--key-file",
+        str(sshd.client_keys["ed25519_encrypted"]),
+        "--passphrase-stdin",
+        "--trust-new-host-key",
+        stdin=sshd.key_passphrase + "\n",
+    )
     source = tmp_path / "customers.csv"
     source.write_text("id,name\n1,Ada\n")
     for name in ("oms", "enc"):
@@ -168,12 +206,22 @@ def test_no_secret_reaches_config_database_or_logs(cli: Cli, sshd: SshdServer, r
     assert any("paramiko" in t or "DEBUG" in t for t in texts)  # debug output really was produced and checked
 
 
-def test_wrong_password_fails_fast_without_a_retry_storm(cli: Cli, sshd: SshdServer, remote: Path,
-                                                        tmp_path: Path) -> None:
+def test_wrong_password_fails_fast_without_a_retry_storm(
+    cli: Cli, sshd: SshdServer, remote: Path, tmp_path: Path
+) -> None:
     if not sshd.can_password:
         pytest.skip("password logins need root to create the test user")
-    cli.ok("connection", "add", "bad", "--url", url(sshd, remote), "--password-stdin", "--accept-host-key",
-           sshd.host_key_fingerprints["ssh-ed25519"], stdin="not-the-password\n")
+    cli.ok(
+        "connection",
+        "add",
+        "bad",
+        "--url",
+        url(sshd, remote),
+        "--password-stdin",
+        "--accept-host-key",
+        sshd.host_key_fingerprints["ssh-ed25519"],
+        stdin="not-the-password\n",
+    )
     files = []
     for i in range(6):
         files.append(tmp_path / f"order_{i}.xml")

@@ -197,7 +197,16 @@ def test_list_enable_disable_remove(pim: Cli, tmp_path: Path) -> None:
 
 def test_remove_a_job_whose_connection_is_gone(pim: Cli, tmp_path: Path) -> None:
     pim.ok("job", "add", "acks", "--pull", "--from", "pim", "--pattern", "*", "--to", str(tmp_path / "in"))
-    pim.ok("connection", "remove", "pim")
+    refused = pim("connection", "remove", "pim")
+    assert refused.code == 1 and "used by job(s) acks" in refused.err
+    config = pim.home / "config" / "config.toml"  # a hand edit can still remove it
+    import tomllib
+
+    import tomli_w
+
+    document = tomllib.loads(config.read_text())
+    del document["connections"]["pim"]
+    config.write_text(tomli_w.dumps(document))
     broken = pim("job", "list")
     assert broken.code == 1 and "job 'acks'" in broken.err and "connection 'pim'" in broken.err
     assert "transferapp job remove acks" in broken.err

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from conftest import add_connection, files_in, hand_over, ok_rows
 from support.cli import Cli
+from support.jobs_kit import add_connection, files_in, hand_over, ok_rows
 from support.sshd import SshdServer
 
 
@@ -32,9 +32,7 @@ def test_keep_fetches_only_new_or_changed_files(cli: Cli, sshd: SshdServer, remo
     assert files_in(remote / "out") == ["other.xml", "stock_1.csv", "stock_2.csv"]  # keep leaves them
 
 
-def test_delete_and_archive_after_verified_download(
-    cli: Cli, sshd: SshdServer, remote: Path, tmp_path: Path
-) -> None:
+def test_delete_and_archive_after_verified_download(cli: Cli, sshd: SshdServer, remote: Path, tmp_path: Path) -> None:
     (remote / "a").mkdir()
     (remote / "b").mkdir()
     for i in range(3):

@@ -9,8 +9,8 @@ import signal
 import time
 from pathlib import Path
 
-from conftest import add_connection, agent, files_in, ok_rows, stop_agent, wait_for
 from support.cli import Cli
+from support.jobs_kit import add_connection, agent, files_in, ok_rows, stop_agent, wait_for
 from support.sshd import SshdServer
 
 

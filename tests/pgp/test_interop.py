@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pysequoia
 import pytest
-from conftest import OWN_PASSPHRASE, Keys
+from support.pgp_keys import OWN_PASSPHRASE, Keys
 
 from transferapp.pgp.crypt import DecryptError, SigningKeyError, decrypt_file, encrypt_file, signer_for
 from transferapp.pgp.keystore import KeyStore, keyring_name

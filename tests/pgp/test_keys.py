@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pysequoia
 import pytest
-from conftest import Keys
+from support.pgp_keys import Keys
 
 from transferapp.pgp.keyinfo import KeyRefused, inspect, require_usable
 from transferapp.pgp.keystore import KeyStore, keyring_name

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import OWN_PASSPHRASE, Keys
 from support.cli import Cli
 from support.keyring_session import KeyringSession
+from support.pgp_keys import OWN_PASSPHRASE, Keys
 from support.sshd import SshdServer
 
 MARKER = b"MARKER-customer-address-Main-Street-42"

@@ -27,8 +27,14 @@ class Cli:
 
     def __call__(self, *args: str, stdin: str | None = None, timeout: float = 120) -> CliResult:
         """Run one command and return its result (never raises on a non-zero exit)."""
-        proc = subprocess.run([sys.executable, "-m", "transferapp", *args], input=stdin, capture_output=True,
-                              text=True, env=self.env, timeout=timeout)
+        proc = subprocess.run(
+            [sys.executable, "-m", "transferapp", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=timeout,
+        )
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
     def ok(self, *args: str, stdin: str | None = None, timeout: float = 120) -> CliResult:
@@ -39,5 +45,10 @@ class Cli:
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         """Start a command in the background."""
-        return subprocess.Popen([sys.executable, "-m", "transferapp", *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=self.env)
+        return subprocess.Popen(
+            [sys.executable, "-m", "transferapp", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env,
+        )

@@ -53,6 +53,7 @@ class _Pending:
     since: float
     key: tuple[int, int] | None = None
     awaiting_close: bool = False
+    parked: bool = False  # complete but waiting for its done-marker: re-checked only on events and rescans
 
 
 class _Handler(ev.FileSystemEventHandler):
@@ -273,6 +274,8 @@ class FolderWatcher:
     def _add_found(self, found: dict[str, tuple[int, int]]) -> None:
         """Start tracking scanned files that are neither pending nor reported in this version."""
         now = self._clock()
+        for entry in self._pending.values():
+            entry.parked = False
         for rel, key in found.items():
             if rel not in self._pending and self._reported.get(rel) != key:
                 self._pending[rel] = _Pending(now)
@@ -295,7 +298,10 @@ class FolderWatcher:
                     entry.awaiting_close = entry.awaiting_close or self._close_events
                 elif flags & _CLOSED:
                     entry.awaiting_close = False
+                entry.parked = False
             for rel, entry in list(self._pending.items()):
+                if entry.parked:
+                    continue
                 item = self._settle(rel, entry, now)
                 if item is not None:
                     del self._pending[rel]
@@ -328,6 +334,7 @@ class FolderWatcher:
         if self.spec.done_marker:
             marker = path.with_name(path.name + self.spec.done_marker)
             if not marker.exists():
+                entry.parked = True  # its marker's creation is an event; rescans look again too
                 return None
         if entry.awaiting_close:
             logger.info("%s: no close-after-write seen, taking it after %.0f s without changes", path, stable_for)
