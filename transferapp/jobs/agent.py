@@ -131,7 +131,7 @@ class Agent:
         now = self.clock()
         for name, job in self.jobs.items():
             self.workers[name] = job_worker(self.ctx, job, self.store)
-            if self.store.last_run(name).last_run is None:
+            if job.schedule is not None and job.schedule.cron and self.store.last_run(name).last_run is None:
                 self.store.record_run(name, now, "waiting for its first run")  # cron waits for its first slot
             if job.kind == "push" and job.schedule is None:
                 self._watch(job)
