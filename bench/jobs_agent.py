@@ -22,7 +22,6 @@ import contextlib
 import itertools
 import json
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -41,6 +40,8 @@ from bench.common import (
 )
 
 STABLE_S = 1.0
+from support.jobs_kit import stop_agent  # noqa: E402 - bench.common puts tests/ on the path first
+
 FILE_BYTES = 10 * KIB
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -105,18 +106,6 @@ def running_agent(home: AppHome, log: Path) -> Iterator[subprocess.Popen[bytes]]
         code = stop_agent(proc)
         if code != 0:
             print(f"    WARNING: the agent exited with {code} on SIGTERM; its output:\n{log.read_text()[-2000:]}")
-
-
-def stop_agent(proc: subprocess.Popen[bytes], timeout: float = 60) -> int:
-    """SIGTERM the agent by its pid and wait; SIGKILL if it does not stop in time."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
 
 
 def add_push_job(home: AppHome, name: str, watch: Path, *extra: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from transferapp.app import AppContext, open_app
 from transferapp.cli.output import print_json, print_table
+from transferapp.cli.transfers import decrypt_policy
 from transferapp.config import validate_name
 from transferapp.errors import ConfigError, NotFoundError
 from transferapp.jobs.model import (
@@ -22,6 +23,7 @@ from transferapp.jobs.model import (
     split_after,
 )
 from transferapp.jobs.schedule import Schedule
+from transferapp.store.jobs import JobStore
 
 # Flags that only make sense for one kind of job (argparse dest -> flag as typed).
 PUSH_ONLY = {"watch": "--watch", "include": "--include", "exclude": "--exclude", "after": "--after",
@@ -192,14 +194,7 @@ def _pull_job(ctx: AppContext, args: argparse.Namespace, schedule: Schedule | No
     remote_after, archive = split_after(args.remote_after or "keep", PULL_AFTER, "--remote-after", f"job {args.name!r}")
     if remote_after == "archive" and archive is None:
         raise ConfigError("--remote-after archive needs a remote folder", "use --remote-after archive:DIR")
-    if args.verify_from and not args.decrypt:
-        raise ConfigError("--verify-from only applies with --decrypt", "add --decrypt")
-    verify_from = None
-    if args.decrypt:
-        keys = ctx.keys()
-        if not keys.own_fingerprints():
-            raise ConfigError("--decrypt needs an own secret key", "import it: 'transferapp key import-secret FILE'")
-        verify_from = keys.resolve(args.verify_from) if args.verify_from else None
+    decrypt = decrypt_policy(ctx, args.decrypt, args.verify_from)
     return JobSpec(
         name=args.name,
         kind="pull",
@@ -212,7 +207,7 @@ def _pull_job(ctx: AppContext, args: argparse.Namespace, schedule: Schedule | No
         remote_after=remote_after,
         remote_archive=remote_path(archive) if archive else "",
         decrypt=args.decrypt,
-        verify_from=verify_from,
+        verify_from=decrypt.verify_from if decrypt else None,
     )
 
 
@@ -293,6 +288,7 @@ def remove_job(args: argparse.Namespace) -> int:
     if not tables:
         del ctx.config.other["jobs"]
     ctx.config.save()
+    JobStore(ctx.db).forget(args.name)  # a new job of that name starts afresh
     print(f"Removed job {args.name!r}; its files and folders were left as they are.")
     return 0
 

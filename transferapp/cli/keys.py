@@ -188,12 +188,8 @@ def list_keys(args: argparse.Namespace) -> int:
 
 def show_key(args: argparse.Namespace) -> int:
     """Print one key's details."""
-    from transferapp.pgp.keyinfo import inspect
-
     keys = open_app().keys()
-    fingerprint = keys.resolve(args.fingerprint)
-    info = inspect(keys.cert(fingerprint))
-    info = type(info)(**{**info.__dict__, "has_secret": fingerprint in keys.own_fingerprints()})
+    info = keys.info(keys.resolve(args.fingerprint))
     if args.json:
         print_json(info.to_json())
         return 0

@@ -152,24 +152,27 @@ def _remote_name(remote: str, policy: EncryptPolicy | None) -> str:
     return policy.remote_name(remote) if policy else remote
 
 
-def decrypt_policy(ctx: AppContext, args: argparse.Namespace) -> DecryptPolicy | None:
+def decrypt_policy(
+    ctx: AppContext, decrypt: bool, verify_from: str | None, keep_encrypted: bool = False
+) -> DecryptPolicy | None:
     """What ``--decrypt``, ``--verify-from`` and ``--keep-encrypted`` ask for (keys checked first)."""
-    if not args.decrypt:
-        if args.verify_from or args.keep_encrypted:
-            raise ConfigError("--verify-from and --keep-encrypted only apply with --decrypt", "add --decrypt")
+    if not decrypt:
+        for flag, given in (("--verify-from", verify_from), ("--keep-encrypted", keep_encrypted)):
+            if given:
+                raise ConfigError(f"{flag} only applies with --decrypt", "add --decrypt")
         return None
     keys = ctx.keys()
     if not keys.own_fingerprints():
         raise ConfigError("--decrypt needs an own secret key", "import it with 'transferapp key import-secret FILE'")
-    sender = keys.resolve(args.verify_from) if args.verify_from else None
-    return DecryptPolicy(sender, args.keep_encrypted)
+    sender = keys.resolve(verify_from) if verify_from else None
+    return DecryptPolicy(sender, keep_encrypted)
 
 
 def pull_files(args: argparse.Namespace) -> int:
     """List the remote folder, queue every match, run them, report."""
     ctx = open_app()
     conn = ctx.config.connection(args.name)
-    decrypt = decrypt_policy(ctx, args)
+    decrypt = decrypt_policy(ctx, args.decrypt, args.verify_from, args.keep_encrypted)
     target = Path(args.target).expanduser().absolute()
     if target.exists() and not target.is_dir():
         raise ConfigError(f"{target} is not a folder", "give --to an existing or new folder")

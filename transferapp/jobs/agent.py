@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from transferapp.app import AppContext
 from transferapp.engine import Engine
@@ -139,11 +139,7 @@ class Agent:
     def _watch(self, job: JobSpec) -> None:
         worker = self.workers[job.name]
         assert isinstance(worker, PushJob)
-
-        def offer(ready: Any) -> None:
-            worker.offer(ready)
-
-        watcher = FolderWatcher(worker.spec, offer)
+        watcher = FolderWatcher(worker.spec, worker.offer)
         try:
             watcher.start()
         except ConfigError as exc:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
 from transferapp.app import AppContext
 from transferapp.engine import Engine
-from transferapp.events import EventSink, ignore_events
 from transferapp.jobs.model import JobSpec
 from transferapp.jobs.pull import PullJob
 from transferapp.jobs.push import PushJob, job_batch
@@ -26,7 +24,7 @@ def collect(worker: PushJob | PullJob) -> int:
     return len(worker.poll())
 
 
-def run_job_once(ctx: AppContext, job: JobSpec, sink: EventSink = ignore_events) -> int:
+def run_job_once(ctx: AppContext, job: JobSpec) -> int:
     """Settle leftovers, queue what is there now, transfer it, apply post-actions; 0 when all succeeded."""
     from transferapp.cli.output import TerminalProgress
 
@@ -35,8 +33,7 @@ def run_job_once(ctx: AppContext, job: JobSpec, sink: EventSink = ignore_events)
     worker.settle()
     queued = collect(worker)
     started = datetime.now().astimezone()
-    engine = Engine(ctx, sink=sink if sink is not ignore_events else TerminalProgress({}))
-    engine.run(batch=job_batch(job), stop=threading.Event())
+    Engine(ctx, sink=TerminalProgress({})).run(batch=job_batch(job))
     worker.settle()
     failed = [i for i in ctx.queue.items(["failed"], batch=job_batch(job)) if i.updated_at >= started.timestamp()]
     result = "ok" if not failed else f"{len(failed)} failed"

@@ -93,7 +93,7 @@ class FolderWatcher:
     """Watch spec.folder and call on_ready once per complete file version, from the watcher's own thread."""
 
     def __init__(
-        self, spec: WatchSpec, on_ready: Callable[[ReadyFile], None], clock: Callable[[], float] = time.monotonic
+        self, spec: WatchSpec, on_ready: Callable[[ReadyFile], object], clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.spec = spec
         self._on_ready = on_ready

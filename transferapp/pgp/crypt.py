@@ -37,14 +37,20 @@ def new_private_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-def signer_for(keys: KeyStore, fingerprint: str | None = None) -> tuple[str, pysequoia.PySigner]:
-    """The own signing key (the default one unless named), unlocked with its passphrase from the keyring."""
-    fingerprint = fingerprint or keys.default_signer()
+def require_signer(keys: KeyStore) -> str:
+    """The default own signing key's fingerprint, or SigningKeyError saying how to import one."""
+    fingerprint = keys.default_signer()
     if not fingerprint:
         raise SigningKeyError(
             "Signing was asked for, but no own secret key is imported",
             "import one with 'transferapp key import-secret FILE --passphrase-stdin'",
         )
+    return fingerprint
+
+
+def signer_for(keys: KeyStore, fingerprint: str | None = None) -> tuple[str, pysequoia.PySigner]:
+    """The own signing key (the default one unless named), unlocked with its passphrase from the keyring."""
+    fingerprint = fingerprint or require_signer(keys)
     try:
         return fingerprint, keys.tsk(fingerprint).signer(keys.passphrase(fingerprint))
     except RuntimeError as exc:

@@ -7,6 +7,7 @@ OpenPGP passphrase is in the keyring too: no secret is ever readable from a plai
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -65,14 +66,14 @@ class KeyStore:
             return []
         return sorted(p.stem for p in self.public_dir.glob("*.pgp"))
 
+    def info(self, fingerprint: str) -> KeyInfo:
+        """A stored key's facts, marked as an own key when its secret is imported."""
+        info = inspect(self.cert(fingerprint))
+        return dataclasses.replace(info, has_secret=fingerprint in self.own_fingerprints())
+
     def infos(self) -> list[KeyInfo]:
-        """Every stored key, with own keys marked as having a secret."""
-        own = set(self.own_fingerprints())
-        result = []
-        for fp in self.fingerprints():
-            info = inspect(self.cert(fp))
-            result.append(KeyInfo(**{**info.__dict__, "has_secret": fp in own}))
-        return result
+        """Every stored key."""
+        return [self.info(fp) for fp in self.fingerprints()]
 
     def resolve(self, text: str) -> str:
         """The full fingerprint for a fingerprint or a unique 16+ digit key-ID suffix (spaces and 0x allowed)."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from transferapp.encryption import EncryptPolicy
 from transferapp.errors import ConfigError
-from transferapp.pgp.crypt import SigningKeyError
+from transferapp.pgp.crypt import require_signer
 from transferapp.pgp.keyinfo import inspect, require_usable
 from transferapp.pgp.keystore import KeyStore
 
@@ -28,20 +29,18 @@ def build_policy(
     extension: str | None = None,
 ) -> EncryptPolicy | None:
     """The policy for one send: the flags' recipients plus what the connection (or job) requires."""
-    if not encrypt_to:
-        if (sign or gzip or extension) and required is None:
+    if not encrypt_to and required is None:
+        if sign or gzip or extension:
             raise ConfigError("--sign, --gzip and --pgp-ext only apply with encryption", "add --encrypt-to FINGERPRINT")
-        if required is None:
-            return None
+        return None
+    if encrypt_to:
+        policy = EncryptPolicy(tuple(encrypt_to), sign, extension or ".pgp", gzip).merged(required)
+    else:
+        assert required is not None
         policy = EncryptPolicy(
             required.recipients, required.sign or sign, extension or required.extension, required.gzip or gzip
         )
-    else:
-        policy = EncryptPolicy(checked_recipients(keys, encrypt_to), sign, extension or ".pgp", gzip).merged(required)
-    checked_recipients(keys, policy.recipients)
-    if policy.sign and not keys.default_signer():
-        raise SigningKeyError(
-            "Signing was asked for, but no own secret key is imported",
-            "import one with 'transferapp key import-secret FILE --passphrase-stdin'",
-        )
+    policy = dataclasses.replace(policy, recipients=checked_recipients(keys, policy.recipients))
+    if policy.sign:
+        require_signer(keys)
     return policy
