@@ -102,7 +102,7 @@ def test_api_client_test_and_send_with_one_token(
     assert leftovers(instance) == []
     assert {r.status for r in instance.requests} <= {200, 201, 204, 207}, "no request was refused"
     assert set(bearer_tokens(instance)) == set(tokens.issued) and len(bearer_tokens(instance)) == len(instance.requests)
-    assert [r["status"] for r in log_rows(cli)] == ["ok"] * 4
+    assert [r["status"] for r in log_rows(cli)] == ["ok"] * 4, [(r["status"], r["error"]) for r in log_rows(cli)]
 
 
 def test_revoked_token_is_refreshed_once_on_401(
