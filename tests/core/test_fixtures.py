@@ -254,27 +254,37 @@ def test_keyring_default_collection_unlocked(keyring_session: KeyringSession) ->
 # ------------------------------------------------------------ delay proxy
 @pytest.fixture
 def echo_server() -> Iterator[int]:
-    """A threaded TCP echo server on loopback; yields its port."""
+    """A threaded TCP echo server on loopback; yields its port. Teardown ends every thread it started."""
     listener = socket.create_server(("127.0.0.1", 0))
+    conns: list[socket.socket] = []
 
     def handle(conn: socket.socket) -> None:
         """Echo until the client half-closes."""
-        with conn:
+        with conn, contextlib.suppress(OSError):
             while data := conn.recv(1 << 18):
                 conn.sendall(data)
 
     def serve() -> None:
-        """Accept clients until the listener is closed."""
+        """Accept clients until the listener is shut down."""
         while True:
             try:
                 conn, _ = listener.accept()
             except OSError:
                 return
+            conns.append(conn)
             threading.Thread(target=handle, args=(conn,), daemon=True).start()
 
-    threading.Thread(target=serve, daemon=True).start()
+    acceptor = threading.Thread(target=serve, daemon=True)
+    acceptor.start()
     yield listener.getsockname()[1]
-    listener.close()
+    # shutdown() wakes the blocked accept() and recv() calls, so no thread is left holding a socket
+    # number that a later test's socket reuses (an echo once answered another test's HTTP request)
+    for sock in (listener, *conns):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    acceptor.join(timeout=5)
+    for sock in (listener, *conns):
+        sock.close()
 
 
 def best_rtt_ms(port: int, rounds: int = 5) -> float:
