@@ -57,7 +57,12 @@ class AuthError(TransferError):
 
 
 class HostKeyError(TransferError):
-    """The server's host key is unknown or changed."""
+    """The server's host key is unknown or changed; ``offered`` and ``changed`` let a GUI ask the user."""
+
+    offered: str = ""  # SHA256:... fingerprint of the key the server offered
+    key_type: str = ""  # e.g. ssh-ed25519
+    server: str = ""  # host:port
+    changed: bool = False  # a different key is pinned: never accept without removing the old pin
 
 
 class PermissionDeniedError(TransferError):

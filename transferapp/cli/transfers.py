@@ -17,6 +17,7 @@ from transferapp.errors import ConfigError, TransferAppError
 from transferapp.outcomes import cancel_transfer
 from transferapp.store.queue import ACTIVE, QueueItem
 from transferapp.transports.registry import make_transport
+from transferapp.uploads import queue_upload, remote_folder
 
 
 def register(commands: Any) -> None:
@@ -61,31 +62,6 @@ def register(commands: Any) -> None:
     cancel.set_defaults(handler=cancel_item)
 
 
-def remote_folder(remote_dir: str | None) -> str:
-    """The folder under the connection's folder ('' for the folder itself); absolute stays absolute."""
-    if not remote_dir:
-        return ""
-    return posixpath.normpath(remote_dir) if remote_dir.startswith("/") else posixpath.normpath(remote_dir.strip("/"))
-
-
-def expand_sources(paths: list[str]) -> tuple[list[tuple[Path, str]], list[str]]:
-    """Files to send with their path relative to the target folder; plus errors for missing paths."""
-    found: list[tuple[Path, str]] = []
-    problems: list[str] = []
-    for raw in paths:
-        path = Path(raw).expanduser().absolute()
-        if path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.is_file()):
-                found.append((file, posixpath.join(path.name, *file.relative_to(path).parts)))
-        elif path.is_file():
-            found.append((path, path.name))
-        elif path.exists():
-            problems.append(f"{path} is not a regular file or folder; skipped")
-        else:
-            problems.append(f"The local file {path} does not exist; nothing was sent for it")
-    return found, problems
-
-
 def run_batch(ctx: AppContext, batch: str, names: dict[int, str]) -> None:
     """Run one batch of the queue to the end, showing progress on a terminal."""
     Engine(ctx, sink=TerminalProgress(names)).run(batch=batch)
@@ -113,30 +89,16 @@ def send_files(args: argparse.Namespace) -> int:
     """Queue the files as one batch, run it, report; non-zero if any failed."""
     ctx = open_app()
     conn = ctx.config.connection(args.to)
-    folder = remote_folder(args.remote_dir)
     policy = send_policy(ctx, conn, args)
-    sources, problems = expand_sources(args.files)
-    for problem in problems:
+    queued = queue_upload(ctx, conn, args.files, args.remote_dir, policy)
+    for problem in queued.problems:
         error(problem)
-    batch = uuid.uuid4().hex
-    rows = [
-        {
-            "connection": conn.name,
-            "direction": "up",
-            "local_path": str(path),
-            "remote_path": _remote_name(posixpath.join(folder, relative) if folder else relative, policy),
-            "max_attempts": int(conn.option("max_attempts")),
-            "total_bytes": path.stat().st_size,
-            "options": {"encrypt": policy.to_json()} if policy else {},
-        }
-        for path, relative in sources
-    ]
-    ids = ctx.queue.add_many(rows, batch)
-    names = {item_id: path.name for item_id, (path, _) in zip(ids, sources, strict=True)}
+    batch, ids = queued.batch, queued.ids
+    names = {item_id: path.name for item_id, path in queued.files.items()}
     if ids:
         run_batch(ctx, batch, names)
     status = report(ctx.queue.items(batch=batch), args.json) if ids else 1
-    return 1 if problems else status
+    return 1 if queued.problems else status
 
 
 def send_policy(ctx: AppContext, conn: Any, args: argparse.Namespace) -> EncryptPolicy | None:
@@ -146,10 +108,6 @@ def send_policy(ctx: AppContext, conn: Any, args: argparse.Namespace) -> Encrypt
     from transferapp.pgp.policy import build_policy
 
     return build_policy(ctx.keys(), conn.encryption, args.encrypt_to, args.sign, args.gzip, args.pgp_ext)
-
-
-def _remote_name(remote: str, policy: EncryptPolicy | None) -> str:
-    return policy.remote_name(remote) if policy else remote
 
 
 def decrypt_policy(

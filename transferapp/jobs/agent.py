@@ -21,7 +21,7 @@ from typing import TextIO
 from transferapp.app import AppContext
 from transferapp.engine import Engine
 from transferapp.errors import ConfigError, TransferAppError
-from transferapp.events import Event, TransferFinished
+from transferapp.events import Event, EventSink, TransferFinished, ignore_events
 from transferapp.jobs.model import JobSpec, load_jobs
 from transferapp.jobs.pull import PullJob
 from transferapp.jobs.push import PushJob
@@ -81,8 +81,15 @@ class AgentLock:
 class Agent:
     """Runs the enabled jobs and one transfer engine until ``stop`` is set."""
 
-    def __init__(self, ctx: AppContext, clock: Callable[[], datetime] = local_now, tick: float = 1.0) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        clock: Callable[[], datetime] = local_now,
+        tick: float = 1.0,
+        sink: EventSink = ignore_events,
+    ) -> None:
         self.ctx = ctx
+        self.sink = sink  # also told every transfer event (the desktop app's progress)
         self.clock = clock
         self.tick_seconds = tick
         self.store = JobStore(ctx.db)
@@ -206,6 +213,7 @@ class Agent:
             self.store.record_run(name, None, "error", "internal error, see the agent log")
 
     def _on_event(self, event: Event) -> None:
+        self.sink(event)
         if isinstance(event, TransferFinished):
             level = logging.INFO if event.status == "ok" else logging.ERROR
             log.log(level, "transfer %d %s %s %s", event.transfer_id, event.status, event.error, event.hint)

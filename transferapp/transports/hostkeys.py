@@ -86,23 +86,46 @@ class HostKeyStore:
             if any(known == key for known in pinned.values()):
                 return
             was = ", ".join(f"{kind} {fingerprint(k)}" for kind, k in pinned.items())
-            raise HostKeyError(
-                f"HOST KEY CHANGED for {host_id(host, port)}: the server now offers {key.get_name()} {offered}, "
-                f"but {was} is pinned. This can mean someone is intercepting the connection; nothing was sent",
-                "confirm the new fingerprint with the server's administrator, then run "
-                f"'transferapp connection forget-host-key {connection}' and accept the new key",
+            raise _described(
+                HostKeyError(
+                    f"HOST KEY CHANGED for {host_id(host, port)}: the server now offers {key.get_name()} {offered}, "
+                    f"but {was} is pinned. This can mean someone is intercepting the connection; nothing was sent",
+                    "confirm the new fingerprint with the server's administrator, then run "
+                    f"'transferapp connection forget-host-key {connection}' and accept the new key",
+                ),
+                host,
+                port,
+                key,
+                changed=True,
             )
         if accepted and accepted != offered:
-            raise HostKeyError(
-                f"The host key of {host_id(host, port)} is {key.get_name()} {offered}, not the fingerprint "
-                f"{accepted} that was accepted for connection {connection!r}; nothing was sent",
-                "check the fingerprint with the server's administrator",
+            raise _described(
+                HostKeyError(
+                    f"The host key of {host_id(host, port)} is {key.get_name()} {offered}, not the fingerprint "
+                    f"{accepted} that was accepted for connection {connection!r}; nothing was sent",
+                    "check the fingerprint with the server's administrator",
+                ),
+                host,
+                port,
+                key,
             )
         if accepted or trust_new:
             self.pin(host, port, key)
             return
-        raise HostKeyError(
-            f"Unknown host key for {host_id(host, port)}: {key.get_name()} {offered}; nothing was sent",
-            "if the server's administrator confirms this fingerprint, accept it with "
-            f"'transferapp connection trust {connection} --accept-host-key {offered}'",
+        raise _described(
+            HostKeyError(
+                f"Unknown host key for {host_id(host, port)}: {key.get_name()} {offered}; nothing was sent",
+                "if the server's administrator confirms this fingerprint, accept it with "
+                f"'transferapp connection trust {connection} --accept-host-key {offered}'",
+            ),
+            host,
+            port,
+            key,
         )
+
+
+def _described(error: HostKeyError, host: str, port: int, key: paramiko.PKey, changed: bool = False) -> HostKeyError:
+    """Attach the offered key to the error, for a dialog that asks the user."""
+    error.offered, error.key_type = fingerprint(key), key.get_name()
+    error.server, error.changed = host_id(host, port), changed
+    return error

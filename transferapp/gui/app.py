@@ -1,0 +1,85 @@
+"""Starts the desktop app: one instance per installation, the main window, the tray, the in-process agent."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from transferapp.app import AppContext, open_app
+from transferapp.gui.backend import Backend
+from transferapp.gui.main_window import MainWindow
+from transferapp.gui.settings import gui_settings
+from transferapp.gui.single_instance import InstanceServer, ask_running_instance
+from transferapp.gui.tray import Tray
+from transferapp.paths import app_paths
+
+
+class DesktopApp(QObject):
+    """The window, the tray and the backend of one running app, wired together."""
+
+    def __init__(self, ctx: AppContext, start_agent: bool = True, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.backend = Backend(ctx, self)
+        self.settings = gui_settings(ctx.paths)
+        self.server = InstanceServer(ctx.paths, self)
+        self.window = MainWindow(self.backend, self.settings)
+        self.tray = Tray(self.backend, self)
+        self._told_about_tray = False
+        self.server.raise_requested.connect(self.show_window)
+        self.tray.open_requested.connect(self.show_window)
+        self.tray.quit_requested.connect(self.quit)
+        self.window.ui.actionQuit.triggered.connect(self.quit)
+        self.window.hidden_to_tray.connect(self._hidden_to_tray)
+        self.window.quit_requested.connect(self.quit)
+        self.window.transfers.activity_changed.connect(self.tray.set_activity)
+        self.window.tray_available = self.tray.show()
+        if start_agent:
+            self.backend.start()
+
+    def show_window(self) -> None:
+        """Show, un-minimise and raise the window."""
+        self.window.show()
+        self.window.setWindowState(self.window.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.window.raise_()
+        self.window.activateWindow()
+
+    def _hidden_to_tray(self) -> None:
+        if not self._told_about_tray:
+            self._told_about_tray = True
+            self.tray.notify(
+                self.tr("transferapp keeps running"),
+                self.tr("Jobs and transfers go on in the background. Quit from the tray menu."),
+            )
+
+    def quit(self) -> None:
+        """Stop the agent (transfers in flight resume at the next start), remember the window, quit."""
+        self.window.quitting = True
+        self.window.save_state()
+        self.backend.shutdown()
+        self.server.close()
+        self.tray.icon.hide()
+        self.window.close()
+        app = QApplication.instance()
+        if app is not None:
+            app.quit()
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Open the main window (or raise the one already open); return the exit status."""
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("transferapp")
+    app.setApplicationDisplayName("transferapp")
+    app.setDesktopFileName("transferapp")
+    app.setWindowIcon(QIcon(":/icons/transferapp.svg"))
+    app.setQuitOnLastWindowClosed(False)
+    paths = app_paths().ensure()
+    if ask_running_instance(paths):
+        print("transferapp is already open; its window was raised.")
+        return 0
+    desktop = DesktopApp(open_app(paths))
+    desktop.show_window()
+    return app.exec()

@@ -1,0 +1,1 @@
+"""Generated Qt forms and resources (see scripts/build_forms.py)."""
