@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean system-deps
+.PHONY: run test lint bench clean system-deps forms screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,14 @@ test: system-deps $(STAMP)
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check transferapp tests bench
+	$(BIN)/ruff check transferapp tests bench scripts
 	$(BIN)/mypy
+
+forms: $(STAMP)
+	$(BIN)/python scripts/build_forms.py
+
+screenshots: system-deps $(STAMP)
+	$(BIN)/python scripts/screenshots.py
 
 bench: system-deps $(STAMP)
 	$(BIN)/python -m bench.run_all

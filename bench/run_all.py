@@ -8,6 +8,7 @@ import traceback
 from collections.abc import Callable
 
 from bench import (
+    gui_launch,
     jobs_agent,
     pci_scan,
     pgp_encrypt,
@@ -27,6 +28,7 @@ BENCHMARKS: dict[str, tuple[Callable[[list[str] | None], int], list[str], list[s
     "pgp_encrypt": (pgp_encrypt.main, [], ["--size-mb", "32", "--repeat", "1"]),
     "pci_scan": (pci_scan.main, [], ["--size-mb", "64"]),
     "jobs_agent": (jobs_agent.main, [], ["--files", "200", "--existing", "2000"]),
+    "gui_launch": (gui_launch.main, [], ["--repeat", "2", "--idle", "2"]),
 }
 
 

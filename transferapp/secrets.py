@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import keyring
-import keyring.errors
-from keyring.backend import KeyringBackend
+from typing import TYPE_CHECKING
 
 from transferapp.errors import SecretStoreError
+
+if TYPE_CHECKING:  # keyring loads its backends in ~40 ms: only code that touches a secret pays for it
+    from keyring.backend import KeyringBackend
 
 SERVICE = "transferapp"
 SECRET_KINDS = ("password", "passphrase", "token", "client_secret", "key_seal")
@@ -27,6 +28,8 @@ class SecretStore:
 
     def backend(self) -> KeyringBackend:
         """The usable keyring backend, or SecretStoreError saying what to install or start."""
+        import keyring
+
         backend = self._backend or keyring.get_keyring()
         module = type(backend).__module__.rsplit(".", 1)[-1].lower()
         if module in UNUSABLE_BACKENDS and not _chainer_has_backend(backend):
@@ -37,6 +40,8 @@ class SecretStore:
 
     def set(self, connection: str, kind: str, secret: str) -> None:
         """Store a secret for a connection."""
+        import keyring.errors
+
         try:
             self.backend().set_password(SERVICE, _entry(connection, kind), secret)
         except keyring.errors.KeyringError as exc:
@@ -46,6 +51,8 @@ class SecretStore:
 
     def get(self, connection: str, kind: str) -> str | None:
         """Return a stored secret, or None when there is none."""
+        import keyring.errors
+
         try:
             return self.backend().get_password(SERVICE, _entry(connection, kind))
         except keyring.errors.KeyringError as exc:
@@ -59,6 +66,8 @@ class SecretStore:
 
     def delete_all(self, connection: str) -> None:
         """Remove every secret stored for a connection; missing ones are fine."""
+        import keyring.errors
+
         backend = self.backend()
         for kind in SECRET_KINDS:
             try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -36,8 +36,8 @@ class DesktopApp(QObject):
         self.window.quit_requested.connect(self.quit)
         self.window.transfers.activity_changed.connect(self.tray.set_activity)
         self.window.tray_available = self.tray.show()
-        if start_agent:
-            self.backend.start()
+        if start_agent:  # after the window is on screen: the engine and the jobs take a moment to load
+            QTimer.singleShot(0, self.backend.start)
 
     def show_window(self) -> None:
         """Show, un-minimise and raise the window."""

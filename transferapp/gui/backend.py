@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
@@ -11,7 +12,9 @@ from transferapp.app import AppContext, open_app
 from transferapp.config import Connection
 from transferapp.encryption import EncryptPolicy
 from transferapp.gui.bridge import EventBridge
-from transferapp.jobs.agent import Agent, AgentLock
+
+if TYPE_CHECKING:
+    from transferapp.jobs.agent import Agent, AgentLock
 from transferapp.outcomes import cancel_transfer
 from transferapp.store.queue import QueueItem
 from transferapp.uploads import QueuedUpload, queue_upload
@@ -30,7 +33,7 @@ class Backend(QObject):
         super().__init__(parent)
         self.ctx = ctx or open_app()
         self.events = EventBridge(self)
-        self._lock = AgentLock(self.ctx.paths.data_dir / "agent.lock")
+        self._lock: AgentLock | None = None
         self._agent: Agent | None = None
         self._thread: threading.Thread | None = None
         self.state = "stopped"
@@ -40,6 +43,9 @@ class Backend(QObject):
         """Run jobs and transfers in this process unless another agent does; returns the new state."""
         if self._agent is not None:
             return self.state
+        from transferapp.jobs.agent import Agent, AgentLock  # the engine and jobs load after the window shows
+
+        self._lock = self._lock or AgentLock(self.ctx.paths.data_dir / "agent.lock")
         if not self._lock.acquire():
             return self._set_state("elsewhere")
         agent_ctx = open_app(self.ctx.paths, self.ctx.secrets)
@@ -64,7 +70,7 @@ class Backend(QObject):
 
     def agent_holder(self) -> str:
         """The pid of the other agent process, when state is 'elsewhere'."""
-        return self._lock.holder()
+        return self._lock.holder() if self._lock is not None else "unknown"
 
     def _stop_agent(self) -> None:
         if self._agent is not None:
@@ -73,7 +79,8 @@ class Backend(QObject):
                 self._thread.join(timeout=60)
             self._agent = None
             self._thread = None
-            self._lock.release()
+            if self._lock is not None:
+                self._lock.release()
 
     def _set_state(self, state: str) -> str:
         self.state = state

@@ -6,7 +6,6 @@ from PySide6.QtCore import QSettings, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import QListWidgetItem, QMainWindow, QMessageBox, QWidget
 
-from transferapp import __version__
 from transferapp.gui.backend import Backend
 from transferapp.gui.forms.ui_main_window import Ui_MainWindow
 from transferapp.gui.pages.connections import ConnectionsPage
@@ -112,6 +111,8 @@ class MainWindow(QMainWindow):
             )
 
     def _about(self) -> None:
+        from transferapp import __version__
+
         QMessageBox.about(
             self,
             self.tr("About transferapp"),

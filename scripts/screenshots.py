@@ -1,0 +1,97 @@
+"""``make screenshots``: open each page of the app with demo data under Xvfb and save PNGs in docs/screenshots/.
+
+Starts its own Xvfb (a free display) and a private D-Bus + gnome-keyring, so it never touches the user's
+session; stops both by their own process ids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "scripts")]
+OUT = ROOT / "docs" / "screenshots"
+SIZE = (1180, 720)
+
+
+def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
+    """Xvfb on the first free display it finds (it writes the number to a pipe)."""
+    read, write = os.pipe()
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"], pass_fds=(write,)
+    )
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        display = pipe.readline().strip()
+    if not display:
+        proc.kill()
+        raise SystemExit("Xvfb did not start (install it: 'make test' installs the Debian packages)")
+    return proc, f":{display}"
+
+
+def shoot(out: Path, pages: list[str]) -> list[Path]:
+    """Build the demo home, open the app, save one PNG per page; return the files."""
+    from demo_data import write_demo
+    from PySide6.QtCore import QCoreApplication, QThread
+    from PySide6.QtWidgets import QApplication
+
+    from transferapp.app import open_app
+
+    app = QApplication.instance() or QApplication(["transferapp"])
+    from transferapp.gui.app import DesktopApp
+
+    home = Path(os.environ["TRANSFERAPP_HOME"])
+    ctx = open_app()
+    write_demo(ctx, home)
+    desktop = DesktopApp(ctx, start_agent=False)
+    window = desktop.window
+    window.resize(*SIZE)
+    desktop.show_window()
+    saved = []
+    for key in pages:
+        window.show_page(key)
+        for _ in range(20):  # let background loads (log counts, key lists) land
+            QCoreApplication.processEvents()
+            QThread.msleep(50)
+        path = out / f"{key}.png"
+        window.grab().save(str(path))
+        saved.append(path)
+    desktop.quit()
+    del app
+    return saved
+
+
+def main() -> int:
+    """Run under a private Xvfb and keyring; print the files written."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--page", action="append", help="only these pages (connections, transfers, log, jobs, keys)")
+    args = parser.parse_args()
+    from support.keyring_session import KeyringSession
+
+    from transferapp.gui.main_window import PAGE_KEYS
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    xvfb, display = start_xvfb()
+    keyring = KeyringSession()
+    try:
+        keyring.start()
+        keyring.activate()
+        with tempfile.TemporaryDirectory(prefix="transferapp-demo-") as home:
+            os.environ.update(TRANSFERAPP_HOME=home, DISPLAY=display, QT_QPA_PLATFORM="xcb")
+            for path in shoot(args.out, args.page or list(PAGE_KEYS)):
+                print(f"wrote {path}")
+    finally:
+        keyring.stop()
+        xvfb.terminate()
+        xvfb.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
