@@ -7,8 +7,6 @@ import logging
 import logging.handlers
 import sys
 
-from transferapp import __version__
-from transferapp.cli import connections, jobs, keys, logs, transfers
 from transferapp.cli.output import error
 from transferapp.errors import TransferAppError
 from transferapp.paths import app_paths
@@ -16,6 +14,8 @@ from transferapp.paths import app_paths
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser."""
+    from transferapp import __version__
+    from transferapp.cli import connections, jobs, keys, logs, transfers  # here: the GUI imports cli.output alone
     parser = argparse.ArgumentParser(
         prog="transferapp",
         description="Send and fetch files over SFTP with a verifiable transfer log. "
