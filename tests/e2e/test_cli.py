@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -234,6 +235,8 @@ def test_wrong_password_fails_fast_without_a_retry_storm(
     assert [r["status"] for r in rows] == ["failed"] * 6
 
 
-def test_no_command_shows_the_commands(ta_home: Path) -> None:
-    result = Cli(ta_home)()
+def test_no_command_without_a_display_shows_the_commands(ta_home: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = Cli(ta_home, env)()
     assert result.code == 0 and "connection" in result.out and "send" in result.out and "log" in result.out
+    assert "No display" in result.out

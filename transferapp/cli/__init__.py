@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.handlers
+import os
 import sys
 
 from transferapp.cli.output import error
@@ -44,6 +45,13 @@ def run_gui(_args: argparse.Namespace) -> int:
     return int(run())
 
 
+def has_display() -> bool:
+    """Whether a desktop session is there to show a window in (always on Windows and macOS)."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return any(os.environ.get(var) for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def setup_logging(verbose: bool) -> None:
     """Log to a rotating file in the log folder, and to stderr with --verbose."""
     root = logging.getLogger()
@@ -69,11 +77,9 @@ def main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        try:
-            import transferapp.gui.app  # noqa: F401 - only to see whether the desktop app is installed
-        except ImportError:
+        if not has_display():
             parser.print_help()
-            print("\nThe desktop app comes with a later release; every feature above works from the command line.")
+            print("\nNo display was found, so the desktop app was not opened; on a desktop, run 'transferapp gui'.")
             return 0
         return run_gui(args)
     setup_logging(args.verbose)
