@@ -81,6 +81,7 @@ def main(argv: list[str]) -> int:
             parser.print_help()
             print("\nNo display was found, so the desktop app was not opened; on a desktop, run 'transferapp gui'.")
             return 0
+        setup_logging(args.verbose)
         return run_gui(args)
     setup_logging(args.verbose)
     try:

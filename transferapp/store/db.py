@@ -89,6 +89,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX job_files_state ON job_files(job, state);
     """,
+    # version 3: the log page filters newest-first by id (keyset pages), so its indexes end in id
+    """
+    CREATE INDEX log_connection_id ON log(connection, id);
+    CREATE INDEX log_status_id ON log(status, id);
+    CREATE INDEX log_direction_id ON log(direction, id);
+    CREATE INDEX log_connection_status_id ON log(connection, status, id);
+    """,
 ]
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import os
 import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
+from transferapp.errors import LocalFileError, PermissionDeniedError, StorageFullError, TransferAppError
 from transferapp.store.db import Database
 
 GENESIS = "0" * 64
@@ -28,6 +34,8 @@ HASHED_FIELDS = (
     "attempt",
     "details",
 )
+CSV_COLUMNS = ("id", *HASHED_FIELDS)
+Stop = Callable[[], bool]  # polled while a long query runs; true aborts it
 
 
 @dataclass
@@ -61,6 +69,90 @@ class VerifyReport:
     ok: bool
     rows: int
     problem: str = ""
+
+
+class QueryStopped(Exception):
+    """A log query was aborted because its ``stop()`` said so (e.g. a newer filter replaced it)."""
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """Which log rows to show, count or export; every field is optional (empty: no condition)."""
+
+    status: str | None = None
+    connection: str | None = None
+    direction: str | None = None
+    text: str | None = None  # in the local path, the remote path or the error
+    since: str | None = None  # ISO time (UTC), inclusive
+    until: str | None = None  # ISO time (UTC), exclusive
+
+    def is_empty(self) -> bool:
+        """True when no field filters."""
+        return not any(asdict(self).values())
+
+    def where(self) -> tuple[str, list[object]]:
+        """The SQL condition (never empty) and its arguments."""
+        sql, args = "1=1", list[object]()
+        for column, value in (("status", self.status), ("connection", self.connection), ("direction", self.direction)):
+            if value:
+                sql += f" AND {column} = ?"
+                args.append(value)
+        if self.since:
+            sql += " AND at >= ?"
+            args.append(self.since)
+        if self.until:
+            sql += " AND at < ?"
+            args.append(self.until)
+        if self.text:
+            sql += " AND (local_path LIKE ? ESCAPE '\\' OR remote_path LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\')"
+            pattern = "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            args += [pattern] * 3
+        return sql, args
+
+
+def split_error(error: str, hints: Iterable[str] = ()) -> tuple[str, str]:
+    """A logged error is "message (hint)": split it when it ends with one of ``hints`` or a default hint."""
+    for hint in (*hints, *known_hints()):
+        if hint and error.endswith(f" ({hint})"):
+            return error[: -len(hint) - 3], hint
+    return error, ""
+
+
+def known_hints() -> list[str]:
+    """The default hints of every error class, longest first."""
+    found: set[str] = set()
+    classes: list[type[TransferAppError]] = [TransferAppError]
+    while classes:
+        cls = classes.pop()
+        found.add(cls.default_hint)
+        classes += cls.__subclasses__()
+    return sorted(filter(None, found), key=len, reverse=True)
+
+
+@contextmanager
+def _stoppable(conn: sqlite3.Connection, stop: Stop | None) -> Iterator[None]:
+    """Run the block's queries so that ``stop()`` turning true aborts them (QueryStopped)."""
+    if stop is None:
+        yield
+        return
+    conn.set_progress_handler(lambda: int(stop()), 10_000)
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "interrupt" in str(exc) and stop():
+            raise QueryStopped from None
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
+def _export_error(exc: OSError, target: Path) -> TransferAppError:
+    """Name the file and the fix for a failed CSV export."""
+    if exc.errno == 28:  # ENOSPC
+        return StorageFullError(f"The disk holding {target} is full", "free space there or export to another disk")
+    if exc.errno == 13:  # EACCES
+        return PermissionDeniedError(f"Cannot write {target}: permission denied", "pick a folder you can write to")
+    return LocalFileError(f"Cannot write {target}: {exc.strerror}", "pick another file name or folder")
 
 
 def _row_hash(prev_hash: str, values: dict[str, Any]) -> str:
@@ -119,26 +211,85 @@ class TransferLog:
         offset: int = 0,
     ) -> list[LogEntry]:
         """Newest rows first, filtered; every filter is optional."""
-        sql, args = "SELECT * FROM log WHERE 1=1", list[object]()
-        for column, value in (("status", status), ("connection", connection), ("direction", direction)):
-            if value:
-                sql += f" AND {column} = ?"
-                args.append(value)
-        if since:
-            sql += " AND at >= ?"
-            args.append(since)
-        if until:
-            sql += " AND at < ?"
-            args.append(until)
-        if text:
-            sql += " AND (local_path LIKE ? ESCAPE '\\' OR remote_path LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\')"
-            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            args += [pattern] * 3
-        sql += " ORDER BY id DESC"
+        where, args = LogFilter(status, connection, direction, text, since, until).where()
+        sql = f"SELECT * FROM log WHERE {where} ORDER BY id DESC"  # noqa: S608 - fixed column names
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             args += [limit, offset]
         return [self._entry(row) for row in self.db.connection().execute(sql, args)]
+
+    def page(
+        self, where: LogFilter, before_id: int | None = None, limit: int = 500, stop: Stop | None = None
+    ) -> list[LogEntry]:
+        """The ``limit`` newest rows matching ``where`` with an id below ``before_id`` (keyset paging: a deep page
+        costs what the first does). ``stop()`` returning true aborts the query with QueryStopped."""
+        sql, args = where.where()
+        if before_id is not None:
+            sql += " AND id < ?"
+            args.append(before_id)
+        conn = self.db.connection()
+        with _stoppable(conn, stop):
+            rows = conn.execute(
+                f"SELECT * FROM log WHERE {sql} ORDER BY id DESC LIMIT ?",  # noqa: S608 - fixed column names
+                [*args, limit],
+            ).fetchall()
+        return [self._entry(row) for row in rows]
+
+    def newer(self, where: LogFilter, after_id: int, limit: int = 1000) -> list[LogEntry]:
+        """Rows matching ``where`` added after ``after_id``, newest first (at most ``limit`` of the newest)."""
+        sql, args = where.where()
+        rows = (
+            self.db.connection()
+            .execute(
+                f"SELECT * FROM log WHERE {sql} AND id > ? ORDER BY id DESC LIMIT ?",  # noqa: S608 - fixed names
+                [*args, after_id, limit],
+            )
+            .fetchall()
+        )
+        return [self._entry(row) for row in rows]
+
+    def count(self, where: LogFilter, stop: Stop | None = None) -> int:
+        """How many rows match ``where`` (the whole log's count comes from its head row, without a scan)."""
+        conn = self.db.connection()
+        if where.is_empty():
+            head = conn.execute("SELECT rows FROM log_head WHERE id = 1").fetchone()
+            return int(head["rows"]) if head else 0
+        sql, args = where.where()
+        with _stoppable(conn, stop):
+            return int(conn.execute(f"SELECT count(*) FROM log WHERE {sql}", args).fetchone()[0])  # noqa: S608
+
+    def get(self, row_id: int) -> LogEntry | None:
+        """The row with this id, if there is one."""
+        row = self.db.connection().execute("SELECT * FROM log WHERE id = ?", (row_id,)).fetchone()
+        return self._entry(row) if row else None
+
+    def write_csv(self, where: LogFilter, out: TextIO, stop: Stop | None = None) -> int:
+        """Stream the rows matching ``where`` (newest first) as CSV with a header line; returns the row count."""
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        sql, args = where.where()
+        conn, count = self.db.connection(), 0
+        with _stoppable(conn, stop):
+            cursor = conn.execute(f"SELECT * FROM log WHERE {sql} ORDER BY id DESC", args)  # noqa: S608
+            while rows := cursor.fetchmany(2000):
+                writer.writerows([row[c] for c in CSV_COLUMNS] for row in rows)
+                count += len(rows)
+        return count
+
+    def export_csv(self, where: LogFilter, target: Path, stop: Stop | None = None) -> int:
+        """Write the rows matching ``where`` to the CSV file ``target`` (replaced only when complete); row count."""
+        part = target.with_name(target.name + ".part")
+        try:
+            with open(part, "w", encoding="utf-8", newline="") as out:
+                count = self.write_csv(where, out, stop)
+            os.replace(part, target)
+        except OSError as exc:
+            part.unlink(missing_ok=True)
+            raise _export_error(exc, target) from None
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        return count
 
     @staticmethod
     def _entry(row: Any) -> LogEntry:
