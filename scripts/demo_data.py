@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from transferapp.app import AppContext
+from transferapp.encryption import EncryptPolicy
 from transferapp.store.log import LogEntry
 
 CONFIG = """\
@@ -89,6 +90,35 @@ def write_demo(ctx: AppContext, root: Path, log_rows: int = 2400, seed: int = 7)
     ctx.reload_config()
     write_log(ctx, rng, log_rows)
     write_queue(ctx, exports)
+    write_keys(ctx, root / "gpg-export")
+
+
+def write_keys(ctx: AppContext, folder: Path) -> list[str]:
+    """Partner keys made by GnuPG (one expiring soon) in the key store; none when gpg is missing."""
+    from support.gnupg import GnupgHome, gpg_available
+
+    if not gpg_available():
+        return []
+    import pysequoia
+
+    folder.mkdir(parents=True, exist_ok=True)
+    home = GnupgHome()
+    store = ctx.keys()
+    saved = []
+    try:
+        for uid, algo, expire in (
+            ("OMS Payments <pgp@oms.example>", "rsa3072", None),
+            ("PIM Partner <security@pim-partner.example>", "cv25519", None),
+            ("CRM Import <crm-import@crm.example>", "cv25519", "20d"),
+        ):
+            fingerprint = home.make_key(uid, algo, expire=expire or "never")
+            exported = home.export(fingerprint, folder / f"{fingerprint}.asc")
+            saved.append(store.save_public(pysequoia.Cert.from_bytes(exported.read_bytes())).fingerprint)
+    finally:
+        home.stop()
+    ctx.config.connections["oms-sftp"].encryption = EncryptPolicy(recipients=(saved[0],))
+    ctx.config.save()
+    return saved
 
 
 def write_log(ctx: AppContext, rng: random.Random, rows: int) -> None:

@@ -50,8 +50,10 @@ class Ui_MainWindow(object):
         self.navList.setMinimumSize(QSize(170, 0))
         self.navList.setMaximumSize(QSize(190, 16777215))
         self.navList.setFrameShape(QFrame.Shape.NoFrame)
-        self.navList.setStyleSheet(u"QListWidget#navList { background: palette(alternate-base); padding-top: 8px; border-right: 1px solid palette(mid); }\n"
-"QListWidget#navList::item { padding: 8px 10px; border-radius: 4px; margin: 0 6px; }")
+        self.navList.setStyleSheet(u"QListWidget#navList { background: palette(alternate-base); padding-top: 8px; border-right: 1px solid palette(mid); outline: 0; }\n"
+"QListWidget#navList::item { padding: 8px 10px; border-radius: 4px; margin: 0 6px; color: palette(text); }\n"
+"QListWidget#navList::item:selected { background: palette(highlight); color: palette(highlighted-text); }\n"
+"QListWidget#navList::item:hover:!selected { background: palette(midlight); }")
         self.navList.setIconSize(QSize(22, 22))
         self.navList.setSpacing(2)
 
