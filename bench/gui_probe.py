@@ -26,6 +26,9 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication, QMainWindow
 
     app = QApplication(["transferapp"])
+    from transferapp.gui.gc_guard import MainThreadCollector
+
+    collector = MainThreadCollector(app)  # noqa: F841 - as transferapp.gui.app.run does
     if mode == "bare":
         window = QMainWindow()
         window.resize(1100, 700)

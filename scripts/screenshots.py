@@ -44,6 +44,9 @@ def shoot(out: Path, pages: list[str]) -> list[Path]:
 
     app = QApplication.instance() or QApplication(["transferapp"])
     from transferapp.gui.app import DesktopApp
+    from transferapp.gui.gc_guard import MainThreadCollector
+
+    MainThreadCollector(app)
 
     home = Path(os.environ["TRANSFERAPP_HOME"])
     ctx = open_app()

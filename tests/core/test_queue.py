@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from transferapp.errors import NotFoundError
+from transferapp.errors import NotFoundError, TransferAppError
 from transferapp.store.db import Database
 from transferapp.store.queue import TransferQueue
 
@@ -73,6 +73,17 @@ def test_cancel_and_retry(queue: TransferQueue) -> None:
         queue.retry(item)
     with pytest.raises(NotFoundError, match="No queued transfer with id 999"):
         queue.get(999)
+
+
+def test_a_running_transfer_cancelled_is_not_retried_until_its_worker_stopped(queue: TransferQueue) -> None:
+    """Otherwise a second worker would write the same partial file as the one still stopping."""
+    item = queue.add("pim", "up", "/a", "a")
+    assert queue.claim() is not None  # this process's worker holds it
+    queue.cancel(item)
+    with pytest.raises(TransferAppError, match="still stopping"):
+        queue.retry(item)
+    queue.update(item, owner_pid=None, owner_token=None)  # what the worker writes when it stops
+    assert queue.retry(item).state == "queued"
 
 
 def test_refresh_reports_cancelled_items(queue: TransferQueue) -> None:

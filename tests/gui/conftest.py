@@ -9,10 +9,20 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before pytest-qt makes the QApplication
 
 import pytest  # noqa: E402
-
 from support.keyring_session import KeyringSession  # noqa: E402
+
 from transferapp.app import AppContext, open_app  # noqa: E402
 from transferapp.secrets import SecretStore  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collect_in_gui_thread(qapp: object) -> Iterator[None]:
+    """As in the app: Python's cyclic GC runs only in the GUI thread, never in an engine or pool thread."""
+    from transferapp.gui.gc_guard import MainThreadCollector
+
+    collector = MainThreadCollector()
+    yield
+    collector.stop()
 
 
 @pytest.fixture

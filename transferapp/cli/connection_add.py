@@ -9,6 +9,7 @@ from typing import Any
 from transferapp import sfcc
 from transferapp.app import AppContext, open_app
 from transferapp.config import Connection, validate_connection, validate_name
+from transferapp.connection_builder import SECRET_OF_AUTH
 from transferapp.errors import ConfigError, TransferAppError
 from transferapp.transports.hostkeys import fingerprint
 from transferapp.transports.registry import make_transport
@@ -19,7 +20,6 @@ SECRET_FLAGS = {
     "token": "token",
     "client_secret": "client secret",
 }
-SECRET_OF_AUTH = {"password": "password", "key": "passphrase", "token": "token", "sfcc-client": "client_secret"}
 
 
 def register_add(group: Any) -> None:

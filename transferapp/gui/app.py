@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from transferapp.app import AppContext, open_app
 from transferapp.gui.backend import Backend
+from transferapp.gui.gc_guard import MainThreadCollector
 from transferapp.gui.main_window import MainWindow
 from transferapp.gui.settings import gui_settings
 from transferapp.gui.single_instance import InstanceServer, ask_running_instance
@@ -76,6 +77,7 @@ def run(argv: list[str] | None = None) -> int:
     app.setDesktopFileName("transferapp")
     app.setWindowIcon(QIcon(":/icons/transferapp.svg"))
     app.setQuitOnLastWindowClosed(False)
+    collector = MainThreadCollector(app)  # noqa: F841 - lives as long as the app
     paths = app_paths().ensure()
     if ask_running_instance(paths):
         print("transferapp is already open; its window was raised.")

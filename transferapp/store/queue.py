@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from transferapp.errors import NotFoundError
+from transferapp.errors import NotFoundError, TransferAppError
 from transferapp.store.db import Database
 
 ACTIVE = ("queued", "running", "publishing")
@@ -303,6 +303,16 @@ class TransferQueue:
             raise NotFoundError(
                 f"Transfer {item_id} is {item.state}, not failed or cancelled",
                 "only failed or cancelled transfers can be retried",
+            )
+        row = self.db.connection().execute(
+            "SELECT owner_token, owner_pid, lease_until FROM queue WHERE id = ?", (item_id,)
+        ).fetchone()
+        if row["owner_token"] is not None and pid_alive(row["owner_pid"]) and (row["lease_until"] or 0) > self.clock():
+            # cancelled while running: its worker has not stopped yet, and a second one must not write the same file
+            raise TransferAppError(
+                f"Transfer {item_id} is still stopping after the cancel",
+                "retry it in a few seconds, once it shows as cancelled",
+                retryable=True,
             )
         self.update(item_id, state="queued", attempts=0, next_attempt_at=0.0, error="", hint="", owner_pid=None)
         return self.get(item_id)

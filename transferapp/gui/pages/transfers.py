@@ -81,6 +81,7 @@ class TransfersPage(QWidget):
         self.hidden: set[int] = set()  # ids taken out of the view by "Clear finished"
         self.stopping: dict[int, float] = {}  # cancelled while running -> when; retry waits until the worker stopped
         self.activity = "idle"
+        self.problem = ""  # what went wrong with the last cancel or retry, shown in the details line
         self.totals = ""
         self._watermark = 0.0  # rows updated since this time are read again
         self.model = TransfersModel(self)
@@ -182,7 +183,7 @@ class TransfersPage(QWidget):
         for number, row in enumerate(self.model.rows):  # rates, ETAs and retry countdowns move with time
             if row.status() in ("running", "retry-wait"):
                 self.model.dataChanged.emit(self.model.index(number, RATE), self.model.index(number, STATUS))
-        self._selection_changed()
+        self._update_actions()
         self._update_totals()
 
     def _merge(self, items: list[QueueItem]) -> None:
@@ -223,7 +224,7 @@ class TransfersPage(QWidget):
         self._stopped(transfer_id)
         self._fetch(transfer_id)
         if self.model.row_of(transfer_id) == self.view.currentIndex().row():
-            self._selection_changed()
+            self._update_actions()
 
     def _stopped(self, transfer_id: int) -> None:
         if self.stopping.pop(transfer_id, None) is not None:
@@ -265,9 +266,8 @@ class TransfersPage(QWidget):
                 message, hint = error_text(exc)
                 problems.append(f"{message} ({hint})" if hint else message)
             self._fetch(transfer_id)
-        if problems:
-            self.details.setText("\n".join(problems))
-        self._selection_changed()
+        self.problem = "\n".join(problems)
+        self._update_actions()
 
     def open_folder(self) -> None:
         """Open the folder that holds the current transfer's local file."""
@@ -289,11 +289,16 @@ class TransfersPage(QWidget):
         self._update_totals()
 
     def _selection_changed(self, *_args: object) -> None:
+        self.problem = ""
+        self._update_actions()
+
+    def _update_actions(self) -> None:
         statuses = self._statuses()
         self.cancel_action.setEnabled(any(s in ("queued", "running", "retry-wait") for s in statuses))
         self.retry_action.setEnabled(any(s in ("failed", "cancelled") for s in statuses))
         self.open_action.setEnabled(bool(statuses))
         ids = self.selected_ids()
+        text = ""
         if len(ids) == 1:
             row = self.model.rows[self.model.row_of(ids[0])]
             item = row.item
@@ -301,7 +306,9 @@ class TransfersPage(QWidget):
             text = f"{item.local_path} {arrow} {item.connection}:{item.remote_path} — {self.model.status_text(row)}"
             if item.hint:
                 text += "\n" + self.tr("How to fix it: {0}").format(item.hint)
-            self.details.setText(text)
+        elif ids:
+            text = self.tr("{0} transfers selected").format(len(ids))
+        self.details.setText("\n".join(part for part in (text, self.problem) if part))
 
     # -- totals ------------------------------------------------------------------------------------
     def _update_totals(self) -> None:
