@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from bench import (
     gui_launch,
+    gui_log,
     jobs_agent,
     pci_scan,
     pgp_encrypt,
@@ -29,6 +30,7 @@ BENCHMARKS: dict[str, tuple[Callable[[list[str] | None], int], list[str], list[s
     "pci_scan": (pci_scan.main, [], ["--size-mb", "64"]),
     "jobs_agent": (jobs_agent.main, [], ["--files", "200", "--existing", "2000"]),
     "gui_launch": (gui_launch.main, [], ["--repeat", "2", "--idle", "2"]),
+    "gui_log": (gui_log.main, [], ["--rows", "100000", "--repeat", "1"]),
 }
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from transferapp.app import open_app
 from transferapp.cli.output import error, human_bytes, print_json, print_table
+from transferapp.store.log import LogFilter
 
 
 def register(commands: Any) -> None:
@@ -20,6 +22,7 @@ def register(commands: Any) -> None:
     log.add_argument("--search", metavar="TEXT", help="text in a path or error")
     log.add_argument("--since", metavar="ISO-DATE")
     log.add_argument("--until", metavar="ISO-DATE")
+    log.add_argument("--export-csv", metavar="FILE", help="write all rows the filters match (no --limit) to a CSV file")
     log.set_defaults(handler=show_log)
     actions = log.add_subparsers(dest="action", metavar="ACTION")
     actions.add_parser("verify", help="check the hash chain: altered or deleted rows are reported").set_defaults(
@@ -30,6 +33,11 @@ def register(commands: Any) -> None:
 def show_log(args: argparse.Namespace) -> int:
     """Print log rows matching the filters."""
     ctx = open_app()
+    if args.export_csv:
+        where = LogFilter(args.status, args.connection, args.direction, args.search, args.since, args.until)
+        count = ctx.log.export_csv(where, Path(args.export_csv))
+        print(f"Exported {count} log rows to {args.export_csv}.")
+        return 0
     rows = ctx.log.query(
         limit=args.limit,
         status=args.status,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 import threading
@@ -97,6 +98,44 @@ MIGRATIONS: list[str] = [
     CREATE INDEX log_connection_status_id ON log(connection, status, id);
     """,
 ]
+
+
+def _trigram_available() -> bool:
+    """Whether this SQLite has FTS5 with the trigram tokenizer (3.34+, built with FTS5)."""
+    try:
+        with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+            conn.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='trigram')")
+    except sqlite3.OperationalError:
+        return False
+    return True
+
+
+# version 4: a trigram index over the log's paths and error, so a text search finds rare matches without a scan
+# (a SQLite without FTS5 trigram skips it; the log then searches by scanning, see TransferLog)
+MIGRATIONS.append(
+    """
+    CREATE VIRTUAL TABLE log_text USING fts5(
+        local_path, remote_path, error, content='log', content_rowid='id', tokenize='trigram'
+    );
+    INSERT INTO log_text(log_text) VALUES ('rebuild');
+    CREATE TRIGGER log_text_insert AFTER INSERT ON log BEGIN
+        INSERT INTO log_text(rowid, local_path, remote_path, error)
+        VALUES (new.id, new.local_path, new.remote_path, new.error);
+    END;
+    CREATE TRIGGER log_text_delete AFTER DELETE ON log BEGIN
+        INSERT INTO log_text(log_text, rowid, local_path, remote_path, error)
+        VALUES ('delete', old.id, old.local_path, old.remote_path, old.error);
+    END;
+    CREATE TRIGGER log_text_update AFTER UPDATE OF local_path, remote_path, error ON log BEGIN
+        INSERT INTO log_text(log_text, rowid, local_path, remote_path, error)
+        VALUES ('delete', old.id, old.local_path, old.remote_path, old.error);
+        INSERT INTO log_text(rowid, local_path, remote_path, error)
+        VALUES (new.id, new.local_path, new.remote_path, new.error);
+    END;
+    """
+    if _trigram_available()
+    else "SELECT 1;"
+)
 
 
 class Database:

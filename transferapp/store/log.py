@@ -7,8 +7,6 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +14,9 @@ from typing import Any, TextIO
 
 from transferapp.errors import LocalFileError, PermissionDeniedError, StorageFullError, TransferAppError
 from transferapp.store.db import Database
+from transferapp.store.log_filter import LogFilter, QueryStopped, Stop, has_text_index, planned_where, stoppable
+
+__all__ = ["LogEntry", "LogFilter", "QueryStopped", "TransferLog", "VerifyReport"]
 
 GENESIS = "0" * 64
 STATUSES = ("ok", "failed", "retry", "cancelled")
@@ -35,7 +36,6 @@ HASHED_FIELDS = (
     "details",
 )
 CSV_COLUMNS = ("id", *HASHED_FIELDS)
-Stop = Callable[[], bool]  # polled while a long query runs; true aborts it
 
 
 @dataclass
@@ -71,81 +71,6 @@ class VerifyReport:
     problem: str = ""
 
 
-class QueryStopped(Exception):
-    """A log query was aborted because its ``stop()`` said so (e.g. a newer filter replaced it)."""
-
-
-@dataclass(frozen=True)
-class LogFilter:
-    """Which log rows to show, count or export; every field is optional (empty: no condition)."""
-
-    status: str | None = None
-    connection: str | None = None
-    direction: str | None = None
-    text: str | None = None  # in the local path, the remote path or the error
-    since: str | None = None  # ISO time (UTC), inclusive
-    until: str | None = None  # ISO time (UTC), exclusive
-
-    def is_empty(self) -> bool:
-        """True when no field filters."""
-        return not any(asdict(self).values())
-
-    def where(self) -> tuple[str, list[object]]:
-        """The SQL condition (never empty) and its arguments."""
-        sql, args = "1=1", list[object]()
-        for column, value in (("status", self.status), ("connection", self.connection), ("direction", self.direction)):
-            if value:
-                sql += f" AND {column} = ?"
-                args.append(value)
-        if self.since:
-            sql += " AND at >= ?"
-            args.append(self.since)
-        if self.until:
-            sql += " AND at < ?"
-            args.append(self.until)
-        if self.text:
-            sql += " AND (local_path LIKE ? ESCAPE '\\' OR remote_path LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\')"
-            pattern = "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            args += [pattern] * 3
-        return sql, args
-
-
-def split_error(error: str, hints: Iterable[str] = ()) -> tuple[str, str]:
-    """A logged error is "message (hint)": split it when it ends with one of ``hints`` or a default hint."""
-    for hint in (*hints, *known_hints()):
-        if hint and error.endswith(f" ({hint})"):
-            return error[: -len(hint) - 3], hint
-    return error, ""
-
-
-def known_hints() -> list[str]:
-    """The default hints of every error class, longest first."""
-    found: set[str] = set()
-    classes: list[type[TransferAppError]] = [TransferAppError]
-    while classes:
-        cls = classes.pop()
-        found.add(cls.default_hint)
-        classes += cls.__subclasses__()
-    return sorted(filter(None, found), key=len, reverse=True)
-
-
-@contextmanager
-def _stoppable(conn: sqlite3.Connection, stop: Stop | None) -> Iterator[None]:
-    """Run the block's queries so that ``stop()`` turning true aborts them (QueryStopped)."""
-    if stop is None:
-        yield
-        return
-    conn.set_progress_handler(lambda: int(stop()), 10_000)
-    try:
-        yield
-    except sqlite3.OperationalError as exc:
-        if "interrupt" in str(exc) and stop():
-            raise QueryStopped from None
-        raise
-    finally:
-        conn.set_progress_handler(None, 0)
-
-
 def _export_error(exc: OSError, target: Path) -> TransferAppError:
     """Name the file and the fix for a failed CSV export."""
     if exc.errno == 28:  # ENOSPC
@@ -172,6 +97,14 @@ class TransferLog:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._text_index: bool | None = None  # whether the database has the trigram index (looked up once)
+
+    def _where(self, where: LogFilter, ordered: bool = True) -> tuple[str, list[object]]:
+        """``where``'s SQL condition, planned for this database's indexes and data (and newest first if ordered)."""
+        conn = self.db.connection()
+        if self._text_index is None:
+            self._text_index = has_text_index(conn)
+        return planned_where(conn, where, self._text_index, ordered)
 
     def append(self, entry: LogEntry, conn: sqlite3.Connection | None = None) -> int:
         """Add a row, chained to the one before, and return its id (inside ``conn``'s transaction if given)."""
@@ -211,7 +144,7 @@ class TransferLog:
         offset: int = 0,
     ) -> list[LogEntry]:
         """Newest rows first, filtered; every filter is optional."""
-        where, args = LogFilter(status, connection, direction, text, since, until).where()
+        where, args = self._where(LogFilter(status, connection, direction, text, since, until))
         sql = f"SELECT * FROM log WHERE {where} ORDER BY id DESC"  # noqa: S608 - fixed column names
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
@@ -223,12 +156,12 @@ class TransferLog:
     ) -> list[LogEntry]:
         """The ``limit`` newest rows matching ``where`` with an id below ``before_id`` (keyset paging: a deep page
         costs what the first does). ``stop()`` returning true aborts the query with QueryStopped."""
-        sql, args = where.where()
+        sql, args = self._where(where)
         if before_id is not None:
             sql += " AND id < ?"
             args.append(before_id)
         conn = self.db.connection()
-        with _stoppable(conn, stop):
+        with stoppable(conn, stop):
             rows = conn.execute(
                 f"SELECT * FROM log WHERE {sql} ORDER BY id DESC LIMIT ?",  # noqa: S608 - fixed column names
                 [*args, limit],
@@ -237,7 +170,7 @@ class TransferLog:
 
     def newer(self, where: LogFilter, after_id: int, limit: int = 1000) -> list[LogEntry]:
         """Rows matching ``where`` added after ``after_id``, newest first (at most ``limit`` of the newest)."""
-        sql, args = where.where()
+        sql, args = self._where(where)
         rows = (
             self.db.connection()
             .execute(
@@ -254,8 +187,8 @@ class TransferLog:
         if where.is_empty():
             head = conn.execute("SELECT rows FROM log_head WHERE id = 1").fetchone()
             return int(head["rows"]) if head else 0
-        sql, args = where.where()
-        with _stoppable(conn, stop):
+        sql, args = self._where(where, ordered=False)
+        with stoppable(conn, stop):
             return int(conn.execute(f"SELECT count(*) FROM log WHERE {sql}", args).fetchone()[0])  # noqa: S608
 
     def get(self, row_id: int) -> LogEntry | None:
@@ -267,9 +200,9 @@ class TransferLog:
         """Stream the rows matching ``where`` (newest first) as CSV with a header line; returns the row count."""
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
-        sql, args = where.where()
+        sql, args = self._where(where)
         conn, count = self.db.connection(), 0
-        with _stoppable(conn, stop):
+        with stoppable(conn, stop):
             cursor = conn.execute(f"SELECT * FROM log WHERE {sql} ORDER BY id DESC", args)  # noqa: S608
             while rows := cursor.fetchmany(2000):
                 writer.writerows([row[c] for c in CSV_COLUMNS] for row in rows)
