@@ -37,7 +37,6 @@ def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
 def shoot(out: Path, pages: list[str]) -> list[Path]:
     """Build the demo home, open the app, save one PNG per page; return the files."""
     from demo_data import write_demo
-    from PySide6.QtCore import QCoreApplication, QThread
     from PySide6.QtWidgets import QApplication
 
     from transferapp.app import open_app
@@ -58,14 +57,61 @@ def shoot(out: Path, pages: list[str]) -> list[Path]:
     saved = []
     for key in pages:
         window.show_page(key)
-        for _ in range(20):  # let background loads (log counts, key lists) land
-            QCoreApplication.processEvents()
-            QThread.msleep(50)
+        settle(1000)  # let background loads (log counts, key lists) land
         path = out / f"{key}.png"
         window.grab().save(str(path))
         saved.append(path)
+    saved += shoot_dialogs(desktop, out, home)
     desktop.quit()
     del app
+    return saved
+
+
+def settle(ms: int = 600) -> None:
+    """Let the event loop paint (and background reads land)."""
+    from PySide6.QtCore import QCoreApplication, QThread
+
+    for _ in range(ms // 50):
+        QCoreApplication.processEvents()
+        QThread.msleep(50)
+
+
+def shoot_dialogs(desktop: object, out: Path, home: Path) -> list[Path]:
+    """The connection editor, the drop confirmation, a changed host key and the job editor."""
+    import paramiko
+
+    from transferapp.errors import HostKeyError
+    from transferapp.gui.dialogs.connection_dialog import ConnectionDialog
+    from transferapp.gui.dialogs.drop_dialog import DropDialog
+    from transferapp.gui.dialogs.host_key_dialog import HostKeyDialog
+    from transferapp.gui.dialogs.job_dialog import JobDialog
+    from transferapp.gui.sending import DropTarget, plan_drop
+    from transferapp.jobs.model import load_jobs
+    from transferapp.transports.hostkeys import fingerprint
+
+    backend = desktop.backend  # type: ignore[attr-defined]
+    window = desktop.window  # type: ignore[attr-defined]
+    exports = home / "exports"
+    drop = [str(exports / "orders_2026-12-04_0001.xml"), str(exports / "orders_2026-12-04_0002.xml")]
+    old, new = paramiko.ECDSAKey.generate(), paramiko.ECDSAKey.generate()
+    backend.ctx.hostkeys.pin("sftp.pim-partner.example", 22, old)
+    changed = HostKeyError("HOST KEY CHANGED", "confirm the new fingerprint with the server's administrator")
+    changed.offered, changed.key_type, changed.changed = fingerprint(new), new.get_name(), True
+    changed.server = "sftp.pim-partner.example"
+    dialogs = {
+        "dialog-connection": ConnectionDialog(backend, "pim-sftp", window),
+        "dialog-drop": DropDialog(plan_drop(backend, DropTarget("oms-sftp"), drop), window),
+        "dialog-host-key-changed": HostKeyDialog(backend, "pim-sftp", changed, window),
+        "dialog-job": JobDialog(backend, load_jobs(backend.ctx.config)["orders-nightly"], window),
+    }
+    saved = []
+    for name, dialog in dialogs.items():
+        dialog.show()
+        settle()
+        path = out / f"{name}.png"
+        dialog.grab().save(str(path))
+        dialog.close()
+        saved.append(path)
     return saved
 
 

@@ -74,7 +74,7 @@ def test_a_key_expiring_within_30_days_warns_on_import_and_in_a_banner(backend: 
     assert "expires on" in dialog.message.text() and dialog.import_button.isEnabled()
     dialog.import_button.click()
     row = page.key_data()[0]
-    assert re.fullmatch(r"expires in \d+ days \(\d{4}-\d\d-\d\d\)", row["expires"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \(in \d+ days\)", row["expires"])
     assert not page.banner.isHidden()
     assert "Soon <soon@example.com>" in page.banner.text() and "30 days" in page.banner.text()
 

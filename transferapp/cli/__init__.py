@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser."""
     from transferapp import __version__
     from transferapp.cli import connections, jobs, keys, logs, transfers  # here: the GUI imports cli.output alone
+
     parser = argparse.ArgumentParser(
         prog="transferapp",
         description="Send and fetch files over SFTP with a verifiable transfer log. "

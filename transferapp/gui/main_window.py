@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import QListWidgetItem, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QLabel, QListWidgetItem, QMainWindow, QMessageBox, QWidget
 
 from transferapp.gui.backend import Backend
 from transferapp.gui.forms.ui_main_window import Ui_MainWindow
@@ -37,7 +37,11 @@ class MainWindow(QMainWindow):
         self.quitting = False
         self.tray_available = False  # set by the app when the desktop has a system tray
         self._add_pages()
-        self.transfers.totals_changed.connect(self._show_totals)
+        self.totals = QLabel(self)
+        self.totals.setAccessibleName(self.tr("Transfer totals"))
+        self.ui.statusBar.addPermanentWidget(self.totals)
+        self.transfers.totals_changed.connect(self.totals.setText)
+        self.totals.setText(self.transfers.totals)
         self.ui.actionAbout.triggered.connect(self._about)
         self.ui.actionKeepInTray.setChecked(bool(settings.value("keep_in_tray", False, type=bool)))
         self.ui.actionKeepInTray.toggled.connect(lambda on: settings.setValue("keep_in_tray", on))
@@ -88,9 +92,6 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         page = str(self.settings.value("page", "connections"))
         self.show_page(page if page in PAGE_KEYS else "connections")
-
-    def _show_totals(self, text: str) -> None:
-        self.ui.statusBar.showMessage(text)
 
     def _pause(self, paused: bool) -> None:
         if paused and self.backend.state == "running":

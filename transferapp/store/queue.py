@@ -304,9 +304,11 @@ class TransferQueue:
                 f"Transfer {item_id} is {item.state}, not failed or cancelled",
                 "only failed or cancelled transfers can be retried",
             )
-        row = self.db.connection().execute(
-            "SELECT owner_token, owner_pid, lease_until FROM queue WHERE id = ?", (item_id,)
-        ).fetchone()
+        row = (
+            self.db.connection()
+            .execute("SELECT owner_token, owner_pid, lease_until FROM queue WHERE id = ?", (item_id,))
+            .fetchone()
+        )
         if row["owner_token"] is not None and pid_alive(row["owner_pid"]) and (row["lease_until"] or 0) > self.clock():
             # cancelled while running: its worker has not stopped yet, and a second one must not write the same file
             raise TransferAppError(

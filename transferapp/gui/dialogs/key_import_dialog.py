@@ -105,7 +105,7 @@ def unlock_notes(tsk: pysequoia.Tsk, passphrase: str | None, label: str) -> list
 
 
 def expiry_text(info: KeyInfo, now: datetime | None = None) -> str:
-    """'never', '2025-01-31', 'expires in 9 days' or 'EXPIRED 2020-01-02'."""
+    """'never', '2025-01-31', '2025-01-31 (in 9 days)' or 'EXPIRED 2020-01-02'."""
     now = now or datetime.now(UTC)
     if info.expires is None:
         return QCoreApplication.translate("keys", "never")
@@ -113,7 +113,7 @@ def expiry_text(info: KeyInfo, now: datetime | None = None) -> str:
         return QCoreApplication.translate("keys", "EXPIRED {0:%Y-%m-%d}").format(info.expires)
     if info.expires_soon(now):
         days = (info.expires - now).days
-        text = "expires in {0} day ({1:%Y-%m-%d})" if days == 1 else "expires in {0} days ({1:%Y-%m-%d})"
+        text = "{1:%Y-%m-%d} (in {0} day)" if days == 1 else "{1:%Y-%m-%d} (in {0} days)"
         return QCoreApplication.translate("keys", text).format(days, info.expires)
     return f"{info.expires:%Y-%m-%d}"
 

@@ -9,7 +9,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -26,7 +25,8 @@ from transferapp.gui.backend import Backend
 from transferapp.gui.dialogs.connection_dialog import ConnectionDialog
 from transferapp.gui.dialogs.test_connection_dialog import TestConnectionDialog
 from transferapp.gui.drops import FileDropTarget
-from transferapp.gui.models.connections_model import ConnectionsModel
+from transferapp.gui.models.connections_model import COLUMNS, ConnectionsModel
+from transferapp.gui.tables import fit_columns
 
 
 def _ask(parent: QWidget, title: str, text: str) -> bool:
@@ -57,8 +57,7 @@ class ConnectionsPage(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.verticalHeader().hide()
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.view.horizontalHeader().setStretchLastSection(True)
+        fit_columns(self.view, stretch=COLUMNS.index("server"))
         self.view.doubleClicked.connect(lambda index: self.edit_connection(self.connection_at(index.row())))
         self.drops = FileDropTarget(self.view)
         self.drops.dropped.connect(self._dropped)
@@ -114,6 +113,7 @@ class ConnectionsPage(QWidget):
         """Show the config's connections again, keeping the selection."""
         current = self.current()
         self.model.reload()
+        fit_columns(self.view, stretch=COLUMNS.index("server"))
         if current and (row := self.model.row_of(current)) >= 0:
             self.view.selectRow(row)
 

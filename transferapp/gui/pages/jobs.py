@@ -9,12 +9,10 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QStyle,
     QTableView,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -23,7 +21,8 @@ from transferapp.errors import TransferAppError
 from transferapp.gui.backend import Backend
 from transferapp.gui.dialogs.job_dialog import JobDialog
 from transferapp.gui.drops import FileDropTarget
-from transferapp.gui.models.jobs_model import JobRow, JobsModel, read_rows
+from transferapp.gui.models.jobs_model import COLUMNS, JobRow, JobsModel, read_rows
+from transferapp.gui.tables import fit_columns, page_toolbar
 from transferapp.gui.workers import error_text, run_task
 from transferapp.jobs.model import JobSpec
 from transferapp.jobs.runner import collect, job_worker
@@ -47,6 +46,7 @@ class JobsPage(QWidget):
         self.store = JobStore(backend.ctx.db)
         self.confirm: Callable[[str, str], bool] = lambda title, text: ask(self, title, text)
         self.editor: JobDialog | None = None
+        self._fitted_rows = -1
         self.model = JobsModel(self)
         self.view = QTableView(self)
         self.view.setModel(self.model)
@@ -55,14 +55,12 @@ class JobsPage(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.verticalHeader().hide()
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.view.horizontalHeader().setStretchLastSection(True)
         self.view.doubleClicked.connect(lambda _index: self.edit_job())
         self.status = QLabel(self)
         self.status.setWordWrap(True)
         self.status.setAccessibleName(self.tr("Jobs status"))
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.toolbar = QToolBar(self)
+        self.toolbar = page_toolbar(self, self.tr("Job actions"))
         self._make_actions()
         layout = QVBoxLayout(self)
         layout.addWidget(self.toolbar)
@@ -118,6 +116,9 @@ class JobsPage(QWidget):
             self.show_status(*error_text(exc), error=True)
             return
         self.model.set_rows(rows)
+        if len(rows) != self._fitted_rows:
+            self._fitted_rows = len(rows)
+            fit_columns(self.view, stretch=COLUMNS.index("folder"))
         self._update_actions()
         if not rows and not self.status.text():
             self.status.setText(self.tr("No jobs yet. Add one with Ctrl+N: a folder to send, or files to fetch."))

@@ -12,12 +12,10 @@ from PySide6.QtGui import QAction, QColor, QFontDatabase, QKeySequence, QStandar
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QStyle,
     QTableView,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -26,10 +24,11 @@ from transferapp.config import Config
 from transferapp.errors import ConfigError, TransferAppError
 from transferapp.gui.backend import Backend
 from transferapp.gui.dialogs.key_import_dialog import Candidate, KeyImportDialog, expiry_text, read_public, read_secret
+from transferapp.gui.tables import fit_columns, page_toolbar
 from transferapp.gui.workers import error_text, run_task
 from transferapp.pgp.keyinfo import KeyInfo, pretty_fingerprint
 
-COLUMNS = ("key", "fingerprint", "algorithm", "created", "expires", "own", "used_by")
+COLUMNS = ("key", "fingerprint", "algorithm", "expires", "own", "used_by")
 FINGERPRINT_ROLE = Qt.ItemDataRole.UserRole + 1
 ERROR_COLOR = QColor("#c62828")
 WARNING_COLOR = QColor("#8a5a00")
@@ -78,7 +77,7 @@ class KeysPage(QWidget):
         self.banner.hide()
         self.model = QStandardItemModel(0, len(COLUMNS), self)
         self.model.setHorizontalHeaderLabels([
-            self.tr("Key"), self.tr("Fingerprint"), self.tr("Algorithm"), self.tr("Created"), self.tr("Expires"),
+            self.tr("Key"), self.tr("Fingerprint"), self.tr("Algorithm"), self.tr("Expires"),
             self.tr("Own key"), self.tr("Used by"),
         ])  # fmt: skip
         self.view = QTableView(self)
@@ -88,13 +87,11 @@ class KeysPage(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.verticalHeader().hide()
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.view.horizontalHeader().setStretchLastSection(True)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
         self.status.setAccessibleName(self.tr("Keys status"))
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.toolbar = QToolBar(self)
+        self.toolbar = page_toolbar(self, self.tr("Key actions"))
         self.toolbar.setAccessibleName(self.tr("Key actions"))
         pixmap = QStyle.StandardPixmap
         self.import_action = self._action(self.tr("&Import public key…"), "Ctrl+I", pixmap.SP_DialogOpenButton,
@@ -142,6 +139,10 @@ class KeysPage(QWidget):
         now = datetime.now(UTC)
         for info in self.infos:
             self.model.appendRow(self._row(info, now))
+        fit_columns(self.view, stretch=COLUMNS.index("used_by"), max_width=420)  # whole fingerprints
+        header = self.view.horizontalHeader()
+        for column, width in (("key", 210),):  # elided in the middle: the full text is in its tooltip
+            header.resizeSection(COLUMNS.index(column), min(header.sectionSize(COLUMNS.index(column)), width))
         self._update_banner(now)
         self._update_actions()
         if not self.infos and not self.status.text():
@@ -152,7 +153,7 @@ class KeysPage(QWidget):
         created = f"{info.created:%Y-%m-%d}" if info.created else self.tr("unknown")
         texts = (
             "\n".join(info.user_ids) or info.fingerprint, pretty_fingerprint(info.fingerprint),
-            ", ".join(info.algorithms), created, expiry_text(info, now),
+            ", ".join(info.algorithms), expiry_text(info, now),
             self.tr("yes") if info.has_secret else self.tr("no"), ", ".join(users) or "-",
         )  # fmt: skip
         items = [QStandardItem(text) for text in texts]
@@ -161,6 +162,8 @@ class KeysPage(QWidget):
             if info.problems:
                 item.setToolTip(self.tr("Cannot be used: {0}").format("; ".join(info.problems)))
         items[1].setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        if not info.problems:
+            items[0].setToolTip(self.tr("{0}\nCreated {1}").format(texts[0], created))
         expires = items[COLUMNS.index("expires")]
         if info.expires is not None and info.expires <= now:
             expires.setForeground(ERROR_COLOR)
@@ -179,7 +182,7 @@ class KeysPage(QWidget):
             self.banner.hide()
             self.banner.clear()
             return
-        parts = [f"{info.label} ({expiry_text(info, now)})" for info in soon]
+        parts = [f"{info.label}: {expiry_text(info, now)}" for info in soon]
         self.banner.setText(
             self.tr("Keys expiring within 30 days: {0}. Ask for renewed keys and import them before then.").format(
                 "; ".join(parts)

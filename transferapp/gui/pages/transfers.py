@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QStyleOptionProgressBar,
     QStyleOptionViewItem,
     QTableView,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 from transferapp.errors import TransferAppError
 from transferapp.gui.backend import Backend
 from transferapp.gui.models.transfers_model import (
+    ETA,
     FINISHED,
     NAME,
     PROGRESS,
@@ -36,6 +36,7 @@ from transferapp.gui.models.transfers_model import (
     TransfersModel,
     totals_text,
 )
+from transferapp.gui.tables import fit_columns, page_toolbar
 from transferapp.gui.workers import error_text
 from transferapp.store.queue import QueueItem
 from transferapp.store.queue import _item as queue_item
@@ -102,7 +103,7 @@ class TransfersPage(QWidget):
         self.details = QLabel(self)
         self.details.setWordWrap(True)
         self.details.setAccessibleName(self.tr("Transfer details"))
-        self.toolbar = QToolBar(self)
+        self.toolbar = page_toolbar(self, self.tr("Transfer actions"))
         self._make_actions()
         layout = QVBoxLayout(self)
         layout.addWidget(self.toolbar)
@@ -119,6 +120,10 @@ class TransfersPage(QWidget):
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
         self.load()
+        fit_columns(self.view, stretch=STATUS, max_width=240)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)  # statuses read from the start
+        for column, width in ((PROGRESS, 130), (RATE, 90), (ETA, 70)):
+            header.resizeSection(column, width)
         self.timer.start()
 
     def _make_actions(self) -> None:
