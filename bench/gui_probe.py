@@ -1,7 +1,8 @@
-"""Child process of bench/gui_launch.py: show a window, print when it is on screen, idle, print the RSS.
+"""Child process of bench/gui_launch.py: show a window, print when it is first painted, idle, print the RSS.
 
-``python bench/gui_probe.py bare|app IDLE_SECONDS`` prints ``shown <epoch seconds>`` once the window has been
-painted, then ``rss <bytes>`` after idling; ``app`` is the desktop app as ``transferapp gui`` starts it.
+``python bench/gui_probe.py bare|app IDLE_SECONDS`` prints ``shown <epoch seconds>`` at the window's first
+paint, ``loaded <epoch seconds>`` once its page is filled in and the agent started (app only; the bare
+window has nothing to load), then ``rss <bytes>`` after idling. ``app`` starts as ``transferapp gui`` does.
 """
 
 from __future__ import annotations
@@ -19,40 +20,56 @@ def rss_bytes() -> int:
     return 0
 
 
+def stamp(what: str) -> None:
+    """Print ``what`` with the wall-clock time (the parent subtracts its launch time)."""
+    print(f"{what} {time.time():.6f}", flush=True)
+
+
 def main() -> int:
     """Show the bare window or the app, report, idle, report, quit."""
     mode, idle = sys.argv[1], float(sys.argv[2])
     from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QPaintEvent
     from PySide6.QtWidgets import QApplication, QMainWindow
 
     app = QApplication(["transferapp"])
     from transferapp.gui.gc_guard import MainThreadCollector
 
     collector = MainThreadCollector(app)  # noqa: F841 - as transferapp.gui.app.run does
+    quit_app = app.quit
+
+    def loaded() -> None:
+        stamp("loaded")
+        QTimer.singleShot(int(idle * 1000), finish)
+
+    def finish() -> None:
+        print(f"rss {rss_bytes()}", flush=True)
+        quit_app()
+
     if mode == "bare":
-        window = QMainWindow()
+
+        class Bare(QMainWindow):
+            painted = False
+
+            def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+                super().paintEvent(event)
+                if not self.painted:
+                    self.painted = True
+                    stamp("shown")
+                    QTimer.singleShot(0, loaded)
+
+        window = Bare()
         window.resize(1100, 700)
         window.show()
     else:
         from transferapp.app import open_app
         from transferapp.gui.app import DesktopApp
 
-        desktop = DesktopApp(open_app())
+        desktop = DesktopApp(open_app(), defer_pages=True)  # as run() starts it
+        desktop.window.first_painted.connect(lambda: stamp("shown"))
+        desktop.started.connect(loaded)
+        quit_app = desktop.quit
         desktop.show_window()
-        window = desktop.window
-
-    def shown() -> None:
-        window.repaint()
-        print(f"shown {time.time():.6f}", flush=True)
-        QTimer.singleShot(int(idle * 1000), finish)
-
-    def finish() -> None:
-        print(f"rss {rss_bytes()}", flush=True)
-        if mode != "bare":
-            desktop.quit()
-        app.quit()
-
-    QTimer.singleShot(0, shown)
     return app.exec()
 
 

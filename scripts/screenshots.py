@@ -58,6 +58,13 @@ def shoot(out: Path, pages: list[str]) -> list[Path]:
     for key in pages:
         window.show_page(key)
         settle(1000)  # let background loads (log counts, key lists) land
+        if key == "log":  # a failed transfer, selected: the details pane shows its error and fix
+            log_page = window.log
+            log_page.status_box.setCurrentIndex(log_page.status_box.findData("failed"))
+            log_page.apply_filter()
+            settle(800)
+            log_page.view.selectRow(0)
+            settle(300)
         path = out / f"{key}.png"
         window.grab().save(str(path))
         saved.append(path)

@@ -10,11 +10,13 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import httpx
-
 from transferapp.errors import AuthError, NetworkError, TransferError
+
+if TYPE_CHECKING:  # httpx loads in ~35 ms: only token requests need it, not URL building
+    import httpx
 
 DEFAULT_TOKEN_URL = "https://account.demandware.com/dwsso/oauth2/access_token"  # noqa: S105 - a URL, not a secret
 DEFAULT_FOLDER = "Impex/src"
@@ -61,6 +63,8 @@ class TokenProvider:
             return self._token
 
     def _fetch(self) -> None:
+        import httpx
+
         secret = self._secret()
         if not secret:
             raise AuthError(

@@ -95,7 +95,7 @@ def test_details_show_the_whole_row(qtbot: object, page: LogPage) -> None:
     assert "Cannot write /in/orders_11.xml" in text and "/exports/orders_11.xml" in text
     assert PermissionDeniedError.default_hint in text  # the hint, on its own line
     assert f"{11:064x}" in text and f"22.0 KiB ({QLocale().toString(22528)} bytes)" in text
-    assert "Hint" in text and f"({PermissionDeniedError.default_hint})" not in text
+    assert "How to fix it" in text and f"({PermissionDeniedError.default_hint})" not in text
     page.view.selectRow(_ids(page).index(13))
     text = page.details.toPlainText()
     assert '"recipients": [\n    "ops@example.com"\n  ]' in text  # the details JSON, pretty

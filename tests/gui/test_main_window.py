@@ -64,3 +64,16 @@ def test_closing_without_tray_quits_and_with_tray_hides(desktop: DesktopApp, qtb
     desktop.window.ui.actionKeepInTray.setChecked(False)
     desktop.window.close()
     assert desktop.window.quitting and desktop.backend.state == "stopped"
+
+
+def test_with_deferred_pages_the_window_paints_first_then_builds_its_pages(gui_ctx, qtbot) -> None:
+    app = DesktopApp(gui_ctx, start_agent=False, defer_pages=True)
+    try:
+        assert app.window._pages == {}  # nothing built before the window is on screen
+        with qtbot.waitSignal(app.started, timeout=5000):
+            app.show_window()
+        assert {"transfers", "connections"} <= set(app.window._pages)
+        assert app.window.current_page() == "connections"
+        assert not app.window.ui.actionQuit.shortcut().isEmpty()
+    finally:
+        app.quit()

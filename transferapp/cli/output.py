@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from transferapp.events import Event, TransferFinished, TransferProgress
+from transferapp.units import human_bytes  # noqa: F401 - re-exported for the commands
 
 
 def print_json(data: Any) -> None:
@@ -28,15 +29,6 @@ def print_table(headers: list[str], rows: list[list[Any]]) -> None:
 def error(message: str) -> None:
     """Print a one-line error on stderr."""
     print(f"transferapp: error: {' '.join(message.split())}", file=sys.stderr)
-
-
-def human_bytes(n: float) -> str:
-    """1536 -> '1.5 KiB'."""
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
 
 
 class TerminalProgress:

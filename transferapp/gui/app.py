@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -17,16 +18,23 @@ from transferapp.gui.single_instance import InstanceServer, ask_running_instance
 from transferapp.gui.tray import Tray
 from transferapp.paths import app_paths
 
+DEFERRED_AT_LATEST_MS = 1500
+
 
 class DesktopApp(QObject):
     """The window, the tray and the backend of one running app, wired together."""
 
-    def __init__(self, ctx: AppContext, start_agent: bool = True, parent: QObject | None = None) -> None:
+    started = Signal()  # the pages are built and the agent started (after the window was first painted)
+
+    def __init__(
+        self, ctx: AppContext, start_agent: bool = True, parent: QObject | None = None, defer_pages: bool = False
+    ) -> None:
+        """With ``defer_pages`` the window shows first and its pages are built right after (see run())."""
         super().__init__(parent)
         self.backend = Backend(ctx, self)
         self.settings = gui_settings(ctx.paths)
         self.server = InstanceServer(ctx.paths, self)
-        self.window = MainWindow(self.backend, self.settings)
+        self.window = MainWindow(self.backend, self.settings, defer_pages=defer_pages)
         self.tray = Tray(self.backend, self)
         self._told_about_tray = False
         self.server.raise_requested.connect(self.show_window)
@@ -35,15 +43,33 @@ class DesktopApp(QObject):
         self.window.ui.actionQuit.triggered.connect(self.quit)
         self.window.hidden_to_tray.connect(self._hidden_to_tray)
         self.window.quit_requested.connect(self.quit)
-        self.window.transfers.activity_changed.connect(self.tray.set_activity)
+        self.window.activity_changed.connect(self.tray.set_activity)
         self.window.tray_available = self.tray.show()
-        if start_agent:  # after the window is on screen: the engine and the jobs take a moment to load
-            QTimer.singleShot(0, self.backend.start)
+        self._deferred: list[Callable[[], object]] = []
+        if defer_pages:
+            self._deferred.append(self.window.load_pages)
+        if start_agent:  # the engine and the jobs take a moment to load: after the window is on screen
+            self._deferred.append(self.backend.start)
+        if defer_pages:
+            self.window.first_painted.connect(lambda: QTimer.singleShot(0, self._run_deferred))
+            QTimer.singleShot(DEFERRED_AT_LATEST_MS, self._run_deferred)  # a window started hidden is never painted
+        elif self._deferred:
+            QTimer.singleShot(0, self._run_deferred)
+
+    def _run_deferred(self) -> None:
+        if not self._deferred:
+            return
+        work, self._deferred = self._deferred, []
+        for step in work:
+            step()
+        self.started.emit()
 
     def show_window(self) -> None:
         """Show, un-minimise and raise the window."""
-        self.window.show()
-        self.window.setWindowState(self.window.windowState() & ~Qt.WindowState.WindowMinimized)
+        if self.window.isMinimized():
+            self.window.showNormal()  # no Qt enum here: the window shows before Qt's enums are built
+        else:
+            self.window.show()
         self.window.raise_()
         self.window.activateWindow()
 
@@ -82,6 +108,6 @@ def run(argv: list[str] | None = None) -> int:
     if ask_running_instance(paths):
         print("transferapp is already open; its window was raised.")
         return 0
-    desktop = DesktopApp(open_app(paths))
+    desktop = DesktopApp(open_app(paths), defer_pages=True)
     desktop.show_window()
     return app.exec()

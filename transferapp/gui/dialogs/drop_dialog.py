@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QStyle, QWidget
 
-from transferapp.cli.output import human_bytes
 from transferapp.gui.forms.ui_drop_dialog import Ui_DropDialog
+from transferapp.units import human_bytes
 
 if TYPE_CHECKING:
     from transferapp.gui.sending import DropPlan

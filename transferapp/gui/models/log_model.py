@@ -22,9 +22,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
-from transferapp.cli.output import human_bytes
 from transferapp.gui.workers import error_text, run_task
 from transferapp.store.log import LogEntry, LogFilter, QueryStopped, TransferLog
+from transferapp.units import human_bytes
 
 TIME, CONNECTION, DIRECTION, FILE, REMOTE, SIZE, STATUS, DURATION, ERROR = range(9)
 HEADERS = ("Time", "Connection", "Direction", "File", "Remote path", "Size", "Status", "Duration", "Error")

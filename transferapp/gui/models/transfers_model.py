@@ -10,8 +10,8 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QPersistentModelIndex, Qt
 
-from transferapp.cli.output import human_bytes
 from transferapp.store.queue import QueueItem
+from transferapp.units import human_bytes
 
 NAME, DIRECTION, CONNECTION, REMOTE, SIZE, PROGRESS, RATE, ETA, STATUS = range(9)
 HEADERS = ("File", "", "Connection", "Remote path", "Size", "Progress", "Rate", "ETA", "Status")

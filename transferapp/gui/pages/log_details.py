@@ -7,10 +7,10 @@ import json
 
 from PySide6.QtCore import QCoreApplication, QLocale
 
-from transferapp.cli.output import human_bytes
 from transferapp.gui.models.log_model import DIRECTION_LABELS, STATUS_LABELS, format_duration, local_time
 from transferapp.store.log import LogEntry
 from transferapp.store.log_filter import split_error
+from transferapp.units import human_bytes
 
 
 def _tr(text: str) -> str:
@@ -23,6 +23,8 @@ def details_html(entry: LogEntry, hints: list[str]) -> str:
     rows = [
         (_tr("Time"), f"{local_time(entry.at)} ({entry.at})"),
         (_tr("Status"), _tr(STATUS_LABELS.get(entry.status, entry.status))),
+        (_tr("Error"), message),  # first: what went wrong and the fix are what staff look for
+        (_tr("How to fix it"), hint),
         (_tr("Connection"), entry.connection),
         (_tr("Direction"), _tr(DIRECTION_LABELS.get(entry.direction, entry.direction))),
         (_tr("Local file"), entry.local_path),
@@ -33,8 +35,6 @@ def details_html(entry: LogEntry, hints: list[str]) -> str:
         (_tr("Attempt"), str(entry.attempt)),
         (_tr("Transfer"), _tr("#{0}").format(entry.transfer_id) if entry.transfer_id is not None else ""),
         (_tr("Log row"), _tr("#{0}").format(entry.id)),
-        (_tr("Error"), message),
-        (_tr("Hint"), hint),
     ]
     cells = "".join(
         f"<tr><th align='left' valign='top' style='padding-right:12px'>{html.escape(name)}</th>"
