@@ -11,7 +11,7 @@ from typing import Any
 from transferapp.app import open_app
 from transferapp.cli.connection_add import read_secret_stdin
 from transferapp.cli.output import error, print_json, print_table
-from transferapp.errors import ConfigError, LocalFileError, TransferAppError
+from transferapp.errors import ConfigError, TransferAppError
 
 
 def register(commands: Any) -> None:
@@ -51,11 +51,9 @@ def register(commands: Any) -> None:
 
 
 def _read_key_file(path_text: str) -> bytes:
-    path = Path(path_text).expanduser()
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise LocalFileError(f"Cannot read the key file {path}: {exc.strerror}", "check the path") from None
+    from transferapp.pgp.keyinfo import read_key_file
+
+    return read_key_file(Path(path_text).expanduser())
 
 
 def _describe(info: Any) -> list[str]:
@@ -85,17 +83,9 @@ def _confirm(question: str, yes: bool) -> None:
 
 
 def _parse_certs(data: bytes, source: str) -> list[Any]:
-    import pysequoia
+    from transferapp.pgp.keyinfo import parse_certs
 
-    try:
-        certs = pysequoia.Cert.split_bytes(data)
-    except Exception as exc:  # sequoia raises plain exceptions for malformed input
-        from transferapp.pgp.keystore import first_line
-
-        raise ConfigError(f"{source} is not an OpenPGP key: {first_line(exc)}", "export it with gpg --export") from None
-    if not certs:
-        raise ConfigError(f"{source} holds no OpenPGP key", "export it with 'gpg --export --armor KEYID'")
-    return certs
+    return parse_certs(data, source)
 
 
 def import_key(args: argparse.Namespace) -> int:

@@ -63,6 +63,13 @@ class Backend(QObject):
         """Start the agent again after pause."""
         self.start()
 
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume (the menu and the tray's check mark); nothing to do while another agent runs."""
+        if paused and self.state == "running":
+            self.pause()
+        elif not paused and self.state == "paused":
+            self.resume()
+
     def shutdown(self) -> None:
         """Stop everything before the app quits."""
         self._stop_agent()

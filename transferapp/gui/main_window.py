@@ -53,7 +53,7 @@ class MainWindow(QMainWindow):
         self.ui.actionKeepInTray.setChecked(bool(settings.value("keep_in_tray", False, type=bool)))
         self.ui.actionKeepInTray.toggled.connect(lambda on: settings.setValue("keep_in_tray", on))
         self.ui.actionPauseAll.setChecked(backend.state == "paused")
-        self.ui.actionPauseAll.toggled.connect(self._pause)
+        self.ui.actionPauseAll.toggled.connect(backend.set_paused)
         backend.agent_state_changed.connect(self._agent_state)
         geometry = self.settings.value("geometry")
         if geometry is not None:
@@ -182,12 +182,6 @@ class MainWindow(QMainWindow):
         self.page(PAGE_KEYS[row])
         self.ui.pageStack.setCurrentIndex(row)
         self.settings.setValue("page", PAGE_KEYS[row])
-
-    def _pause(self, paused: bool) -> None:
-        if paused and self.backend.state == "running":
-            self.backend.pause()
-        elif not paused and self.backend.state == "paused":
-            self.backend.resume()
 
     def _agent_state(self, state: str) -> None:
         self.ui.actionPauseAll.blockSignals(True)

@@ -1,9 +1,12 @@
-"""One look for every page's table and toolbar: columns sized to their contents, one column takes the rest."""
+"""One look for every page: record tables sized to their contents, toolbars with text, page-local shortcuts."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QHeaderView, QTableView, QToolBar, QWidget
+from collections.abc import Callable
+
+from PySide6.QtCore import QAbstractItemModel, QSize, Qt
+from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QToolBar, QWidget
 
 MAX_COLUMN = 260  # px: a long path or error is elided in the middle rather than pushing columns off screen
 
@@ -30,3 +33,43 @@ def page_toolbar(parent: QWidget, accessible_name: str) -> QToolBar:
     toolbar.setIconSize(QSize(18, 18))
     toolbar.setMovable(False)
     return toolbar
+
+
+def record_table(parent: QWidget, model: QAbstractItemModel, accessible_name: str, many: bool = False) -> QTableView:
+    """A read-only table of whole-row records (one selected, or ``many``), without row numbers."""
+    view = QTableView(parent)
+    view.setModel(model)
+    view.setAccessibleName(accessible_name)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    mode = QAbstractItemView.SelectionMode
+    view.setSelectionMode(mode.ExtendedSelection if many else mode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.verticalHeader().hide()
+    return view
+
+
+def page_action(
+    page: QWidget,
+    text: str,
+    keys: list[QKeySequence],
+    icon: QIcon,
+    slot: Callable[[], object],
+    toolbar: QToolBar | None = None,
+    tip: str | None = None,
+) -> QAction:
+    """An action of one page: its shortcuts work while the page has focus; the tooltip names the first one."""
+    action = QAction(icon, text, page)
+    action.setShortcuts(keys)
+    action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+    label = tip or text.replace("&", "").rstrip("…")
+    if keys:
+        label += f" ({keys[0].toString(QKeySequence.SequenceFormat.NativeText)})"
+    action.setToolTip(label)
+    action.triggered.connect(lambda _checked=False: slot())
+    page.addAction(action)
+    if toolbar is not None:
+        toolbar.addAction(action)
+        button = toolbar.widgetForAction(action)
+        if button is not None:
+            button.setAccessibleName(tip or text.replace("&", "").rstrip("…"))
+    return action

@@ -34,7 +34,7 @@ class Tray(QObject):
         self.icon.setContextMenu(self.menu)
         self.open_action.triggered.connect(self.open_requested)
         self.quit_action.triggered.connect(self.quit_requested)
-        self.pause_action.toggled.connect(self._pause)
+        self.pause_action.toggled.connect(backend.set_paused)
         self.icon.activated.connect(self._activated)
         backend.agent_state_changed.connect(self._agent_state)
         backend.events.finished.connect(self._finished)
@@ -76,12 +76,6 @@ class Tray(QObject):
         except Exception:  # the row may be gone; the message still matters
             name = f"transfer {transfer_id}"
         self.notify(self.tr("Transfer failed: {0}").format(name), f"{error}\n{hint}".strip(), "error")
-
-    def _pause(self, paused: bool) -> None:
-        if paused and self.backend.state == "running":
-            self.backend.pause()
-        elif not paused and self.backend.state == "paused":
-            self.backend.resume()
 
     def _agent_state(self, state: str) -> None:
         self.pause_action.blockSignals(True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pysequoia
 from pysequoia.packet import PacketPile, Tag
 
-from transferapp.errors import ConfigError
+from transferapp.errors import ConfigError, LocalFileError
 
 EXPIRY_WARNING = timedelta(days=30)
 CURVES = {
@@ -143,3 +144,27 @@ def _algorithm(packet: Any) -> str:
         oid = body[7 : 7 + body[6]].hex()
         return CURVES.get(oid, f"{name} (curve {oid})")
     return name
+
+
+def first_line(exc: BaseException) -> str:
+    """sequoia's message without the Rust backtrace it may carry."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def read_key_file(path: Path) -> bytes:
+    """A key file's bytes, or an error naming the file."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise LocalFileError(f"Cannot read the key file {path}: {exc.strerror}", "check the path") from None
+
+
+def parse_certs(data: bytes, source: object) -> list[pysequoia.Cert]:
+    """Every key in armored or binary ``data``; an error naming ``source`` when there is none or it is not OpenPGP."""
+    try:
+        certs = pysequoia.Cert.split_bytes(data)
+    except Exception as exc:  # sequoia raises plain exceptions for malformed input
+        raise ConfigError(f"{source} is not an OpenPGP key: {first_line(exc)}", "export it with gpg --export") from None
+    if not certs:
+        raise ConfigError(f"{source} holds no OpenPGP key", "export it with 'gpg --export --armor KEYID'")
+    return list(certs)

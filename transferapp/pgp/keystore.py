@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from transferapp.config import write_atomic
 from transferapp.errors import ConfigError, NotFoundError, SecretStoreError
-from transferapp.pgp.keyinfo import KeyInfo, inspect, pretty_fingerprint
+from transferapp.pgp.keyinfo import KeyInfo, first_line, inspect, pretty_fingerprint  # noqa: F401 - first_line re-exported
 from transferapp.secrets import SecretStore
 
 HEX = re.compile(r"^[0-9A-F]+$")
@@ -26,11 +26,6 @@ HEX = re.compile(r"^[0-9A-F]+$")
 def keyring_name(fingerprint: str) -> str:
     """The keyring entry prefix of an own key (connection names cannot contain ':')."""
     return f"openpgp:{fingerprint.upper()}"
-
-
-def first_line(exc: BaseException) -> str:
-    """sequoia's message without the Rust backtrace it may carry."""
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 class KeyStore:

@@ -19,9 +19,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from transferapp.errors import ConfigError, LocalFileError, TransferAppError
-from transferapp.pgp.keyinfo import KeyInfo, holds_secret, inspect, pretty_fingerprint, require_usable
-from transferapp.pgp.keystore import first_line
+from transferapp.errors import ConfigError, TransferAppError
+from transferapp.pgp.keyinfo import (
+    KeyInfo,
+    first_line,
+    holds_secret,
+    inspect,
+    parse_certs,
+    pretty_fingerprint,
+    read_key_file,
+    require_usable,
+)
 
 ERROR_STYLE = "color: #c62828;"
 WARNING_STYLE = "color: #8a5a00;"
@@ -38,22 +46,10 @@ class Candidate:
     refusal: str = ""  # why it cannot be imported ('' when it can)
 
 
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise LocalFileError(f"Cannot read the key file {path}: {exc.strerror}", "check the path") from None
-
-
 def read_public(path: Path) -> list[Candidate]:
     """Every public key in the file, inspected; unusable ones carry their refusal (as ``key import`` refuses)."""
-    data = _read(path)
-    try:
-        certs = pysequoia.Cert.split_bytes(data)
-    except Exception as exc:  # sequoia raises plain exceptions for malformed input
-        raise ConfigError(f"{path} is not an OpenPGP key: {first_line(exc)}", "export it with gpg --export") from None
-    if not certs:
-        raise ConfigError(f"{path} holds no OpenPGP key", "export it with 'gpg --export --armor KEYID'")
+    data = read_key_file(path)
+    certs = parse_certs(data, path)
     if holds_secret(data):
         raise ConfigError(
             f"{path} holds a secret key ({inspect(certs[0]).label})",
@@ -74,7 +70,7 @@ def read_public(path: Path) -> list[Candidate]:
 def read_secret(path: Path) -> Candidate:
     """An own secret key from the file (v4 only, like ``key import-secret``)."""
     try:
-        tsk = pysequoia.Tsk.from_bytes(_read(path))
+        tsk = pysequoia.Tsk.from_bytes(read_key_file(path))
     except TransferAppError:
         raise
     except Exception as exc:  # not a secret key, or malformed

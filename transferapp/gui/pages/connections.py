@@ -7,13 +7,11 @@ from collections.abc import Callable
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QLabel,
     QMessageBox,
     QPushButton,
     QStyle,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -26,7 +24,7 @@ from transferapp.gui.dialogs.connection_dialog import ConnectionDialog
 from transferapp.gui.dialogs.test_connection_dialog import TestConnectionDialog
 from transferapp.gui.drops import FileDropTarget
 from transferapp.gui.models.connections_model import COLUMNS, ConnectionsModel
-from transferapp.gui.tables import fit_columns
+from transferapp.gui.tables import fit_columns, page_action, record_table
 
 
 def _ask(parent: QWidget, title: str, text: str) -> bool:
@@ -50,13 +48,7 @@ class ConnectionsPage(QWidget):
         self.dialog: ConnectionDialog | None = None
         self.test_dialog: TestConnectionDialog | None = None
 
-        self.view = QTableView(self)
-        self.view.setModel(self.model)
-        self.view.setAccessibleName(self.tr("Connections"))
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.verticalHeader().hide()
+        self.view = record_table(self, self.model, self.tr("Connections"))
         fit_columns(self.view, stretch=COLUMNS.index("server"))
         self.view.doubleClicked.connect(lambda index: self.edit_connection(self.connection_at(index.row())))
         self.drops = FileDropTarget(self.view)
@@ -101,12 +93,7 @@ class ConnectionsPage(QWidget):
     def _action(
         self, text: str, keys: list[QKeySequence], slot: Callable[[], object], icon: QStyle.StandardPixmap
     ) -> QAction:
-        action = QAction(self.style().standardIcon(icon), text, self)
-        action.setShortcuts(keys)
-        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.triggered.connect(lambda _checked=False: slot())
-        self.addAction(action)
-        return action
+        return page_action(self, text, keys, self.style().standardIcon(icon), slot)
 
     # -- rows ----------------------------------------------------------------------------------------
     def reload(self) -> None:

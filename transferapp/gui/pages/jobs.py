@@ -8,11 +8,9 @@ from datetime import datetime
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QLabel,
     QMessageBox,
     QStyle,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -22,7 +20,7 @@ from transferapp.gui.backend import Backend
 from transferapp.gui.dialogs.job_dialog import JobDialog
 from transferapp.gui.drops import FileDropTarget
 from transferapp.gui.models.jobs_model import COLUMNS, JobRow, JobsModel, read_rows
-from transferapp.gui.tables import fit_columns, page_toolbar
+from transferapp.gui.tables import fit_columns, page_action, page_toolbar, record_table
 from transferapp.gui.workers import error_text, run_task
 from transferapp.jobs.model import JobSpec
 from transferapp.jobs.runner import collect, job_worker
@@ -48,13 +46,7 @@ class JobsPage(QWidget):
         self.editor: JobDialog | None = None
         self._fitted_rows = -1
         self.model = JobsModel(self)
-        self.view = QTableView(self)
-        self.view.setModel(self.model)
-        self.view.setAccessibleName(self.tr("Jobs"))
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.verticalHeader().hide()
+        self.view = record_table(self, self.model, self.tr("Jobs"))
         self.view.doubleClicked.connect(lambda _index: self.edit_job())
         self.status = QLabel(self)
         self.status.setWordWrap(True)
@@ -90,14 +82,8 @@ class JobsPage(QWidget):
         self.toolbar.setAccessibleName(self.tr("Job actions"))
 
     def _action(self, text: str, keys: list[str], pixmap: QStyle.StandardPixmap, slot: Callable[[], object]) -> QAction:
-        action = QAction(self.style().standardIcon(pixmap), text, self)
-        action.setShortcuts([QKeySequence(k) for k in keys])
-        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.setToolTip(f"{text.replace('&', '').rstrip('…')} ({QKeySequence(keys[0]).toString()})")
-        action.triggered.connect(lambda _checked=False: slot())
-        self.addAction(action)
-        self.toolbar.addAction(action)
-        return action
+        icon = self.style().standardIcon(pixmap)
+        return page_action(self, text, [QKeySequence(k) for k in keys], icon, slot, self.toolbar)
 
     def _update_actions(self) -> None:
         row = self.selected()

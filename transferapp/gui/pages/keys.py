@@ -10,12 +10,10 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QColor, QFontDatabase, QKeySequence, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
     QLabel,
     QMessageBox,
     QStyle,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -24,7 +22,7 @@ from transferapp.config import Config
 from transferapp.errors import ConfigError, TransferAppError
 from transferapp.gui.backend import Backend
 from transferapp.gui.dialogs.key_import_dialog import Candidate, KeyImportDialog, expiry_text, read_public, read_secret
-from transferapp.gui.tables import fit_columns, page_toolbar
+from transferapp.gui.tables import fit_columns, page_action, page_toolbar, record_table
 from transferapp.gui.workers import error_text, run_task
 from transferapp.pgp.keyinfo import KeyInfo, pretty_fingerprint
 
@@ -80,13 +78,7 @@ class KeysPage(QWidget):
             self.tr("Key"), self.tr("Fingerprint"), self.tr("Algorithm"), self.tr("Expires"),
             self.tr("Own key"), self.tr("Used by"),
         ])  # fmt: skip
-        self.view = QTableView(self)
-        self.view.setModel(self.model)
-        self.view.setAccessibleName(self.tr("Keys"))
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.verticalHeader().hide()
+        self.view = record_table(self, self.model, self.tr("Keys"))
         self.status = QLabel(self)
         self.status.setWordWrap(True)
         self.status.setAccessibleName(self.tr("Keys status"))
@@ -109,14 +101,7 @@ class KeysPage(QWidget):
         self.refresh()
 
     def _action(self, text: str, keys: str, pixmap: QStyle.StandardPixmap, slot: Callable[[], object]) -> QAction:
-        action = QAction(self.style().standardIcon(pixmap), text, self)
-        action.setShortcut(QKeySequence(keys))
-        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.setToolTip(f"{text.replace('&', '').rstrip('…')} ({QKeySequence(keys).toString()})")
-        action.triggered.connect(lambda _checked=False: slot())
-        self.addAction(action)
-        self.toolbar.addAction(action)
-        return action
+        return page_action(self, text, [QKeySequence(keys)], self.style().standardIcon(pixmap), slot, self.toolbar)
 
     def _update_actions(self) -> None:
         self.remove_action.setEnabled(self.selected() is not None)

@@ -11,7 +11,6 @@ from pathlib import Path
 from PySide6.QtCore import QDate, QLocale, QModelIndex, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDateEdit,
@@ -22,7 +21,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QSplitter,
     QStyle,
-    QTableView,
     QTextBrowser,
     QToolBar,
     QToolButton,
@@ -34,6 +32,7 @@ from transferapp.errors import TransferAppError
 from transferapp.gui.backend import Backend
 from transferapp.gui.models.log_model import LogModel
 from transferapp.gui.pages.log_details import details_html
+from transferapp.gui.tables import page_action, record_table
 from transferapp.gui.workers import error_text, run_task
 from transferapp.store.log import LogFilter, QueryStopped, VerifyReport
 
@@ -153,12 +152,7 @@ class LogPage(QWidget):
         return edit
 
     def _make_table(self) -> None:
-        self.view = QTableView(self)
-        self.view.setModel(self.model)
-        self.view.setAccessibleName(self.tr("Transfer log"))
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view = record_table(self, self.model, self.tr("Transfer log"))
         self.view.setWordWrap(False)
         self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         rows = self.view.verticalHeader()
@@ -197,15 +191,9 @@ class LogPage(QWidget):
 
     def _action(
         self, text: str, keys: str, pixmap: QStyle.StandardPixmap, slot: Callable[[], object], tip: str
-    ) -> QAction:  # noqa: E501
-        action = QAction(self.style().standardIcon(pixmap), text, self)
-        action.setShortcut(QKeySequence(keys))
-        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.setToolTip(f"{tip} ({QKeySequence(keys).toString()})")
-        action.triggered.connect(lambda _checked=False: slot())
-        self.addAction(action)
-        self.toolbar.addAction(action)
-        return action
+    ) -> QAction:
+        icon = self.style().standardIcon(pixmap)
+        return page_action(self, text, [QKeySequence(keys)], icon, slot, self.toolbar, tip)
 
     def _fill_connections(self) -> None:
         """The connections of the config, keeping the one chosen (also when it was removed: old rows keep it)."""

@@ -10,7 +10,6 @@ from pathlib import Path
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence, QPainter
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QHeaderView,
     QLabel,
@@ -18,7 +17,6 @@ from PySide6.QtWidgets import (
     QStyledItemDelegate,
     QStyleOptionProgressBar,
     QStyleOptionViewItem,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -36,7 +34,7 @@ from transferapp.gui.models.transfers_model import (
     TransfersModel,
     totals_text,
 )
-from transferapp.gui.tables import fit_columns, page_toolbar
+from transferapp.gui.tables import fit_columns, page_action, page_toolbar, record_table
 from transferapp.gui.workers import error_text
 from transferapp.store.queue import QueueItem
 from transferapp.store.queue import _item as queue_item
@@ -86,13 +84,7 @@ class TransfersPage(QWidget):
         self.totals = ""
         self._watermark = 0.0  # rows updated since this time are read again
         self.model = TransfersModel(self)
-        self.view = QTableView(self)
-        self.view.setModel(self.model)
-        self.view.setAccessibleName(self.tr("Transfers"))
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.verticalHeader().hide()
+        self.view = record_table(self, self.model, self.tr("Transfers"), many=True)
         self.view.setWordWrap(False)
         self.view.setItemDelegateForColumn(PROGRESS, ProgressDelegate(self.view))
         header = self.view.horizontalHeader()
@@ -148,17 +140,7 @@ class TransfersPage(QWidget):
         self._selection_changed()
 
     def _action(self, text: str, keys: QKeySequence, icon: QIcon, slot: Callable[[], None], tip: str) -> QAction:
-        action = QAction(icon, text, self)
-        action.setShortcut(keys)
-        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.setToolTip(f"{tip} ({keys.toString(QKeySequence.SequenceFormat.NativeText)})")
-        action.triggered.connect(slot)
-        self.addAction(action)
-        self.toolbar.addAction(action)
-        button = self.toolbar.widgetForAction(action)
-        if button is not None:
-            button.setAccessibleName(tip)
-        return action
+        return page_action(self, text, [keys], icon, slot, self.toolbar, tip)
 
     # -- loading -----------------------------------------------------------------------------------
     def _rows(self, sql: str, args: list[object]) -> list[QueueItem]:
