@@ -115,38 +115,17 @@ def import_key(args: argparse.Namespace) -> int:
 
 def import_secret(args: argparse.Namespace) -> int:
     """Import an own secret key: sealed on disk, its passphrase checked and stored in the keyring."""
-    import pysequoia
-
-    from transferapp.pgp.keyinfo import inspect
-    from transferapp.pgp.keystore import first_line
+    from transferapp.pgp.keyinfo import inspect, parse_tsk, unlock_notes
 
     ctx = open_app()
-    data = _read_key_file(args.file)
-    try:
-        tsk = pysequoia.Tsk.from_bytes(data)
-    except Exception as exc:  # not a secret key, or malformed
-        raise ConfigError(
-            f"{args.file} is not an OpenPGP secret key: {first_line(exc)}",
-            "export it with 'gpg --export-secret-keys --armor KEYID'",
-        ) from None
+    tsk = parse_tsk(_read_key_file(args.file), args.file)
     info = inspect(tsk.extract_certificate())
     print("\n".join(_describe(info)))
     if info.version >= 5:
         raise ConfigError(f"{info.label} is a v{info.version} key, which GnuPG 2.2 partners cannot use")
     passphrase = read_secret_stdin("key passphrase") if args.passphrase_stdin else None
-    for use, unlock in (("sign", tsk.signer), ("decrypt", tsk.decryptor)):
-        try:
-            unlock(passphrase)
-        except RuntimeError as exc:
-            reason = first_line(exc)
-            if "encrypted" in reason:
-                raise ConfigError(
-                    f"The secret key {info.label} is protected by a passphrase", "give it with --passphrase-stdin"
-                ) from None
-            if "No suitable" in reason or "no " in reason.lower():
-                print(f"note: this key cannot {use}")
-                continue
-            raise ConfigError(f"The passphrase for {info.label} is wrong", "check it and try again") from None
+    for note in unlock_notes(tsk, passphrase, info.label, "give it with --passphrase-stdin"):
+        print(f"note: {note}")
     _confirm("Import this as your own key?", args.yes)
     ctx.secrets.backend()  # fail before anything is written when there is no usable keyring
     ctx.keys().save_secret(tsk, passphrase)

@@ -168,3 +168,31 @@ def parse_certs(data: bytes, source: object) -> list[pysequoia.Cert]:
     if not certs:
         raise ConfigError(f"{source} holds no OpenPGP key", "export it with 'gpg --export --armor KEYID'")
     return list(certs)
+
+
+def parse_tsk(data: bytes, source: object) -> pysequoia.Tsk:
+    """An own secret key from armored or binary ``data``; an error naming ``source`` otherwise."""
+    try:
+        return pysequoia.Tsk.from_bytes(data)
+    except Exception as exc:  # not a secret key, or malformed
+        raise ConfigError(
+            f"{source} is not an OpenPGP secret key: {first_line(exc)}",
+            "export it with 'gpg --export-secret-keys --armor KEYID'",
+        ) from None
+
+
+def unlock_notes(tsk: pysequoia.Tsk, passphrase: str | None, label: str, passphrase_hint: str) -> list[str]:
+    """Check that the passphrase opens the key; notes say what it cannot do; ConfigError when it does not open."""
+    notes = []
+    for use, unlock in (("sign", tsk.signer), ("decrypt", tsk.decryptor)):
+        try:
+            unlock(passphrase)
+        except RuntimeError as exc:
+            reason = first_line(exc)
+            if "encrypted" in reason:
+                raise ConfigError(f"The secret key {label} is protected by a passphrase", passphrase_hint) from None
+            if "No suitable" in reason or "no " in reason.lower():
+                notes.append(f"this key cannot {use}")
+                continue
+            raise ConfigError(f"The passphrase for {label} is wrong", "check it and try again") from None
+    return notes

@@ -22,14 +22,15 @@ from PySide6.QtWidgets import (
 from transferapp.errors import ConfigError, TransferAppError
 from transferapp.pgp.keyinfo import (
     KeyInfo,
-    first_line,
     holds_secret,
     inspect,
     parse_certs,
+    parse_tsk,
     pretty_fingerprint,
     read_key_file,
     require_usable,
 )
+from transferapp.pgp.keyinfo import unlock_notes as core_unlock_notes
 
 ERROR_STYLE = "color: #c62828;"
 WARNING_STYLE = "color: #8a5a00;"
@@ -69,15 +70,7 @@ def read_public(path: Path) -> list[Candidate]:
 
 def read_secret(path: Path) -> Candidate:
     """An own secret key from the file (v4 only, like ``key import-secret``)."""
-    try:
-        tsk = pysequoia.Tsk.from_bytes(read_key_file(path))
-    except TransferAppError:
-        raise
-    except Exception as exc:  # not a secret key, or malformed
-        raise ConfigError(
-            f"{path} is not an OpenPGP secret key: {first_line(exc)}",
-            "export it with 'gpg --export-secret-keys --armor KEYID'",
-        ) from None
+    tsk = parse_tsk(read_key_file(path), path)
     info = inspect(tsk.extract_certificate())
     refusal = f"{info.label} is a v{info.version} key, which GnuPG 2.2 partners cannot use" if info.version >= 5 else ""
     return Candidate(path, info, tsk=tsk, refusal=refusal)
@@ -85,19 +78,7 @@ def read_secret(path: Path) -> Candidate:
 
 def unlock_notes(tsk: pysequoia.Tsk, passphrase: str | None, label: str) -> list[str]:
     """Check the passphrase opens the key; notes name what the key cannot do; ConfigError when it does not open."""
-    notes = []
-    for use, unlock in (("sign", tsk.signer), ("decrypt", tsk.decryptor)):
-        try:
-            unlock(passphrase)
-        except RuntimeError as exc:
-            reason = first_line(exc)
-            if "encrypted" in reason:
-                raise ConfigError(f"The secret key {label} is protected by a passphrase", "type it above") from None
-            if "No suitable" in reason or "no " in reason.lower():
-                notes.append(f"this key cannot {use}")
-                continue
-            raise ConfigError(f"The passphrase for {label} is wrong", "check it and try again") from None
-    return notes
+    return core_unlock_notes(tsk, passphrase, label, "type it above")
 
 
 def expiry_text(info: KeyInfo, now: datetime | None = None) -> str:
