@@ -4,14 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean system-deps forms screenshots
+.PHONY: run test lint bench clean system-deps forms screenshots package
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[gui,test,dev]'
+	$(BIN)/pip install -q -e '.[gui,test,dev,package]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -24,7 +24,7 @@ test: system-deps $(STAMP)
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check transferapp tests bench scripts
+	$(BIN)/ruff check transferapp tests bench scripts packaging
 	$(BIN)/mypy
 
 forms: $(STAMP)
@@ -35,6 +35,10 @@ screenshots: system-deps $(STAMP)
 
 bench: system-deps $(STAMP)
 	$(BIN)/python -m bench.run_all
+
+# The Linux bundle (packaging/dist/transferapp) and .deb; Windows and macOS: see packaging/README.md.
+package: system-deps $(STAMP)
+	$(BIN)/python packaging/build.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

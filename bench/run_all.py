@@ -1,4 +1,4 @@
-"""Run every benchmark (SFTP, WebDAV) in sequence (``python -m bench.run_all [--quick]``); results go to bench/out/."""
+"""Run every benchmark in sequence (``python -m bench.run_all [--quick]``); results go to bench/out/results.jsonl."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bench import (
     gui_launch,
     gui_log,
     jobs_agent,
+    package_start,
     pci_scan,
     pgp_encrypt,
     sftp_delay_large,
@@ -31,6 +32,7 @@ BENCHMARKS: dict[str, tuple[Callable[[list[str] | None], int], list[str], list[s
     "jobs_agent": (jobs_agent.main, [], ["--files", "200", "--existing", "2000"]),
     "gui_launch": (gui_launch.main, [], ["--repeat", "2", "--idle", "2"]),
     "gui_log": (gui_log.main, [], ["--rows", "100000", "--repeat", "1"]),
+    "package_start": (package_start.main, ["--build"], ["--build", "--repeat", "1"]),
 }
 
 

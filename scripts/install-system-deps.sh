@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(openssh-server gnupg gnome-keyring dbus dbus-x11 xvfb procps nginx libnginx-mod-http-dav-ext
           libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0
-          libxcb-randr0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core)
+          libxcb-randr0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core
+          desktop-file-utils binutils)
 
 missing=()
 for pkg in "${packages[@]}"; do

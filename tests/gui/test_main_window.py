@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, Qt
+from support.selftest_output import project_version
 
 from transferapp.gui.app import DesktopApp
 from transferapp.gui.main_window import PAGE_KEYS
@@ -77,3 +78,9 @@ def test_with_deferred_pages_the_window_paints_first_then_builds_its_pages(gui_c
         assert not app.window.ui.actionQuit.shortcut().isEmpty()
     finally:
         app.quit()
+
+
+def test_about_shows_the_pyproject_version_and_the_data_folder(desktop: DesktopApp) -> None:
+    text = desktop.window.about_text()
+    assert f"<h3>transferapp {project_version()}</h3>" in text
+    assert str(desktop.window.backend.ctx.paths.data_dir) in text

@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"transferapp {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="print debug messages on stderr")
+    parser.add_argument(
+        "--self-test", action="store_true", help="check that Qt, the keyring, OpenPGP, SFTP, WebDAV and SQLite load"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     connections.register(commands)
     transfers.register(commands)
@@ -77,6 +80,10 @@ def main(argv: list[str]) -> int:
     """Run one command; return the process exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test:  # before logging: it must not write to the user's folders
+        from transferapp.selftest import main as self_test
+
+        return self_test()
     if args.command is None:
         if not has_display():
             parser.print_help()

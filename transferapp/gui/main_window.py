@@ -195,20 +195,20 @@ class MainWindow(QMainWindow):
                 )
             )
 
+    def about_text(self) -> str:
+        """The About box: the version (from pyproject.toml, through the package metadata) and the data folder."""
+        from transferapp import __version__
+
+        return self.tr(
+            "<h3>transferapp {0}</h3><p>Send and fetch merchant files over SFTP and WebDAV, encrypted with "
+            "OpenPGP where they hold card or personal data, with a transfer log that can be verified.</p>"
+            "<p>Data folder: {1}</p>"
+        ).format(__version__, self.backend.ctx.paths.data_dir)
+
     def _about(self) -> None:
         from PySide6.QtWidgets import QMessageBox  # its enums take ~9 ms to build: not before the window shows
 
-        from transferapp import __version__
-
-        QMessageBox.about(
-            self,
-            self.tr("About transferapp"),
-            self.tr(
-                "<h3>transferapp {0}</h3><p>Send and fetch merchant files over SFTP and WebDAV, encrypted with "
-                "OpenPGP where they hold card or personal data, with a transfer log that can be verified.</p>"
-                "<p>Data folder: {1}</p>"
-            ).format(__version__, self.backend.ctx.paths.data_dir),
-        )
+        QMessageBox.about(self, self.tr("About transferapp"), self.about_text())
 
     def save_state(self) -> None:
         """Remember geometry and page now."""

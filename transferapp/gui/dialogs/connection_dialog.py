@@ -207,6 +207,7 @@ class ConnectionDialog(QDialog):
             if page is not None:
                 page.setSizePolicy(policy, policy)
         self.ui.presetStack.updateGeometry()
+        self.resize(self.width(), self.minimumSizeHint().height())  # no gap where a taller preset was
 
     def _show_rows(self, f: ConnectionFields) -> None:
         ui = self.ui
