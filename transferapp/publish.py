@@ -27,7 +27,7 @@ from transferapp.errors import (
     local_write_error,
 )
 from transferapp.sessions import SessionPool
-from transferapp.snapshot import BackgroundHash, Snapshot, local_stat, sha256_file
+from transferapp.snapshot import BackgroundHash, Snapshot, StreamHash, local_stat, sha256_file
 from transferapp.transports.base import CancelToken, Progress, Transport
 
 log = logging.getLogger(__name__)
@@ -273,9 +273,21 @@ def download(job: Job) -> Snapshot:
         _truncate(part)
     job.save_state(resume=marker, total_bytes=entry.size)
     job.progress.advance(start)
-    hasher = _hash_prefix(part, start)  # the rest is hashed as it arrives: no second pass over the file
+    hasher = StreamHash(part, start)  # the rest is hashed as it arrives, in a thread: no second pass
     try:
-        job.transport.read_range(job.remote, part, start, entry.size, job.progress, job.cancel, hasher.update)
+        digest = _receive(job, part, start, entry.size, hasher)
+    finally:
+        hasher.close()
+    _fsync(part)
+    os.replace(part, job.local)
+    info = job.local.stat()
+    return Snapshot(info.st_size, info.st_mtime_ns, digest)
+
+
+def _receive(job: Job, part: Path, start: int, size: int, hasher: StreamHash) -> str:
+    """Append bytes [start, size) of the remote file to ``part``, check the size; return the whole file's SHA-256."""
+    try:
+        job.transport.read_range(job.remote, part, start, size, job.progress, job.cancel, hasher.update)
     except OSError as exc:
         raise local_write_error(exc, part) from None
     except CancelledError:
@@ -283,28 +295,14 @@ def download(job: Job) -> Snapshot:
             part.unlink(missing_ok=True)
             job.save_state(resume=None)
         raise
-    if part.stat().st_size != entry.size:
+    if part.stat().st_size != size:
         part.unlink(missing_ok=True)
         job.save_state(resume=None)
         raise VerifyError(
-            f"Received {part.stat().st_size if part.exists() else 0} bytes of {job.remote}, expected {entry.size}",
+            f"Received {part.stat().st_size if part.exists() else 0} bytes of {job.remote}, expected {size}",
             "the download is retried from the start",
         )
-    digest = hasher.hexdigest()
-    _fsync(part)
-    os.replace(part, job.local)
-    info = job.local.stat()
-    return Snapshot(info.st_size, info.st_mtime_ns, digest)
-
-
-def _hash_prefix(part: Path, size: int) -> Any:
-    """A SHA-256 that has seen the first ``size`` bytes of ``part`` (what an earlier attempt received)."""
-    hasher = hashlib.sha256()
-    with open(part, "rb") as handle:
-        while size > 0 and (block := handle.read(min(1 << 20, size))):
-            hasher.update(block)
-            size -= len(block)
-    return hasher
+    return hasher.hexdigest()
 
 
 def _truncate(part: Path) -> None:

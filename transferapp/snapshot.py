@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -104,3 +105,57 @@ class BackgroundHash:
         if self._error is not None:
             raise self._error
         return self._digest
+
+
+class StreamHash:
+    """SHA-256 of bytes as they stream past, computed in a thread so it overlaps the network and the disk.
+
+    ``update`` hands each block to the thread through a bounded queue (at most ``depth`` blocks wait: memory stays
+    flat); hashlib releases the GIL on large blocks, so on two cores receiving and hashing run side by side.
+    """
+
+    def __init__(self, prefix: Path | None = None, prefix_size: int = 0, depth: int = 32) -> None:
+        self._hash = hashlib.sha256()
+        self._blocks: queue.Queue[bytes] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._digest: str | None = None
+        if prefix is not None and prefix_size > 0:
+            self._hash_prefix(prefix, prefix_size)
+        self._thread = threading.Thread(target=self._run, name="sha256-stream", daemon=True)
+        self._thread.start()
+
+    def _hash_prefix(self, path: Path, size: int) -> None:
+        """Hash what an earlier attempt already received (the first ``size`` bytes of ``path``)."""
+        with open(path, "rb") as handle:
+            while size > 0 and (block := handle.read(min(READ_BLOCK, size))):
+                self._hash.update(block)
+                size -= len(block)
+
+    def _run(self) -> None:
+        while block := self._blocks.get():  # an empty block ends the thread
+            if self._error is None:
+                try:
+                    self._hash.update(block)
+                except BaseException as exc:  # reported by hexdigest()
+                    self._error = exc
+
+    def update(self, data: bytes) -> None:
+        """Add the next block (an empty one is ignored)."""
+        if data:
+            self._blocks.put(bytes(data))
+
+    def hexdigest(self) -> str:
+        """The digest of everything passed to ``update``; ends the thread (call it once, after the last block)."""
+        if self._digest is None:
+            self._blocks.put(b"")
+            self._thread.join()
+            if self._error is not None:
+                raise self._error
+            self._digest = self._hash.hexdigest()
+        return self._digest
+
+    def close(self) -> None:
+        """Stop the thread without a digest (the download failed)."""
+        if self._thread.is_alive():
+            self._blocks.put(b"")
+            self._thread.join()

@@ -79,6 +79,7 @@ class WebdavTransport:
     def connect(self) -> None:
         """Build the client and PROPFIND the home folder: logs in (and primes Digest) and measures the RTT."""
         self.close()
+        _read_larger_blocks()
         self._auth = self._make_auth()
         self._client = httpx.Client(
             auth=self._auth,
@@ -316,8 +317,9 @@ class WebdavTransport:
                 retryable=False,
             )
         remaining = end - start
+        encoded = response.headers.get("content-encoding", "identity").lower() != "identity"
         try:
-            for chunk in response.iter_bytes(BLOCK):
+            for chunk in response.iter_bytes(BLOCK) if encoded else response.iter_raw():  # raw: no re-chunking
                 cancel.check()
                 if skip:
                     dropped = min(skip, len(chunk))
@@ -375,6 +377,15 @@ class WebdavTransport:
                 raise PermissionDeniedError(f"Cannot create files in {path} ({exc.message})") from None
             raise
         self.remove(probe)
+
+
+def _read_larger_blocks() -> None:
+    """Have httpcore take in BLOCK bytes per socket read instead of its 64 KiB: a large download then needs 4x fewer
+    passes through its parser (512 MiB on loopback: 0.24 s instead of 0.43 s). Left alone if httpcore changed."""
+    from httpcore._sync import http11
+
+    if getattr(http11.HTTP11Connection, "READ_NUM_BYTES", None) == 64 * 1024:
+        http11.HTTP11Connection.READ_NUM_BYTES = BLOCK
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
