@@ -15,7 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support.cli import Cli
+from support.keyring_session import KeyringSession
+from support.pgp_keys import Keys
 from support.selftest_output import ROOT, assert_all_passed, project_version
+from support.sshd import SshdServer
 
 pytestmark = [
     pytest.mark.package,
@@ -130,3 +134,27 @@ def test_deb_installs_into_a_root_and_starts(package: Package, tmp_path: Path) -
         pytest.skip("desktop-file-validate is not installed (scripts/install-system-deps.sh installs it)")
     validated = subprocess.run(["desktop-file-validate", str(desktop)], capture_output=True, text=True)
     assert validated.returncode == 0 and not validated.stdout.strip(), validated.stdout + validated.stderr
+
+
+def test_bundle_sends_over_sftp_with_a_keyring_password_and_encrypts(
+    package: Package, tmp_path: Path, sshd: SshdServer, keyring_session: KeyringSession, gpg_keys: Keys
+) -> None:
+    """The frozen app's real stacks at work: Secret Service, paramiko, pysequoia, SQLite; GnuPG reads the result."""
+    if not sshd.can_password:
+        pytest.skip("password logins need root to create the test user")
+    remote = sshd.make_remote_dir("bundle-send")
+    env = keyring_session.child_env(_env(tmp_path))
+    cli = Cli(tmp_path / "ta", env, command=[str(package.bundle / "transferapp")])
+    url = f"sftp://{sshd.user}@127.0.0.1:{sshd.port}{remote}"
+    cli.ok("connection", "add", "oms", "--url", url, "--password-stdin", "--trust-new-host-key",
+           stdin=sshd.password + "\n")  # fmt: skip
+    plain = tmp_path / "orders.xml"
+    plain.write_text("<orders><order id='1001'><name>Main Street 42</name></order></orders>\n")
+    cli.ok("send", str(plain), "--to", "oms")
+    assert (remote / "orders.xml").read_bytes() == plain.read_bytes()
+    cli.ok("key", "import", str(gpg_keys.public(gpg_keys.oms_cv)), "--yes")
+    cli.ok("send", str(plain), "--to", "oms", "--encrypt-to", gpg_keys.oms_cv)
+    decrypted = tmp_path / "decrypted.xml"
+    assert gpg_keys.gpg.decrypt(remote / "orders.xml.pgp", decrypted).code == 0
+    assert decrypted.read_bytes() == plain.read_bytes()
+    assert "The transfer log is intact (2 rows checked)" in cli.ok("log", "verify").out

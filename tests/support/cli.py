@@ -19,16 +19,18 @@ class CliResult:
 
 
 class Cli:
-    """Runs ``python -m transferapp`` with one app home and optional extra environment (e.g. a keyring)."""
+    """Runs ``python -m transferapp`` (or ``command``, e.g. a packaged bundle) with one app home and optional extra
+    environment (e.g. a keyring)."""
 
-    def __init__(self, home: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, home: Path, env: dict[str, str] | None = None, command: list[str] | None = None) -> None:
         self.home = home
         self.env = {**(env if env is not None else os.environ), "TRANSFERAPP_HOME": str(home)}
+        self.command = command or [sys.executable, "-m", "transferapp"]
 
     def __call__(self, *args: str, stdin: str | None = None, timeout: float = 120) -> CliResult:
         """Run one command and return its result (never raises on a non-zero exit)."""
         proc = subprocess.run(
-            [sys.executable, "-m", "transferapp", *args],
+            [*self.command, *args],
             input=stdin,
             capture_output=True,
             text=True,
@@ -46,7 +48,7 @@ class Cli:
     def popen(self, *args: str) -> subprocess.Popen[str]:
         """Start a command in the background."""
         return subprocess.Popen(
-            [sys.executable, "-m", "transferapp", *args],
+            [*self.command, *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
