@@ -66,19 +66,8 @@ Description: transfer-server manager for merchants (SFTP, WebDAV)
  Passwords and key passphrases live in the desktop keyring (Secret Service,
  e.g. gnome-keyring).
 CONTROL
-# Refresh the icon and desktop caches when the tools are there (they are on desktops; not required).
-cat > "$stage/DEBIAN/postinst" <<'SCRIPT'
-#!/bin/sh
-set -e
-if [ "$1" = "configure" ]; then
-  command -v gtk-update-icon-cache >/dev/null 2>&1 && gtk-update-icon-cache -q -t /usr/share/icons/hicolor || true
-  command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q /usr/share/applications || true
-fi
-exit 0
-SCRIPT
-cp "$stage/DEBIAN/postinst" "$stage/DEBIAN/postrm"
-sed -i 's/= "configure"/= "remove"/' "$stage/DEBIAN/postrm"
-chmod 0755 "$stage/DEBIAN/postinst" "$stage/DEBIAN/postrm"
+# No maintainer scripts: the icon and desktop-entry caches are refreshed by dpkg triggers of hicolor-icon-theme
+# and desktop-file-utils, where those are installed.
 
 deb="$out/transferapp_${version}_${arch}.deb"
 dpkg-deb --root-owner-group -Zzstd -z19 --build "$stage" "$deb" >/dev/null
