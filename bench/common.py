@@ -307,6 +307,8 @@ class DavBenchEnv(_ScratchEnv):
         """Prepare (nothing starts until ``__enter__``)."""
         super().__init__()
         self.dav = NginxDav()
+        self._via: int | None = None  # a delay proxy's port, while one is in use
+        self.link = "loopback"  # how the result lines name the network between client and server
 
     def __enter__(self) -> DavBenchEnv:
         """Start nginx and the keyring; everything is stopped again on exit (or when one of them fails to start)."""
@@ -333,13 +335,36 @@ class DavBenchEnv(_ScratchEnv):
         clean_dir(folder)
         return folder
 
+    @property
+    def port(self) -> int:
+        """The port clients use: nginx's, or a delay proxy's in front of it (``via``)."""
+        return self._via or self.dav.port
+
+    @contextlib.contextmanager
+    def via_delay(self, delay_ms_one_way: float) -> Iterator[DelayProxy | None]:
+        """Within the block, transferapp and curl reach nginx through a delay proxy (none when the delay is 0)."""
+        if delay_ms_one_way <= 0:
+            yield None
+            return
+        proxy = DelayProxy(self.dav.host, self.dav.port, delay_ms_one_way).start()
+        self._via, self.link = proxy.port, f"{2 * delay_ms_one_way:g} ms round trip"
+        try:
+            yield proxy
+        finally:
+            self._via, self.link = None, "loopback"
+            proxy.stop()
+
+    def url(self, path: str = "/") -> str:
+        """The http URL of ``path`` below ``/dav/`` as clients reach it (through the proxy when one is in use)."""
+        return self.dav.url(path).replace(f":{self.dav.port}/", f":{self.port}/", 1)
+
     def app(self, folder: str, **options: int | None) -> AppHome:
         """A new isolated transferapp home with connection ``bench`` to ``webdav://USER@HOST:PORT/dav/<folder>``.
 
         The password is passed on stdin (``--password-stdin``) and lands in the private keyring.
         """
         home = self._new_home(options, base_env=self.keyring.child_env())
-        url = f"webdav://{self.dav.user}@{self.dav.host}:{self.dav.port}/dav/{folder.strip('/')}"
+        url = f"webdav://{self.dav.user}@{self.dav.host}:{self.port}/dav/{folder.strip('/')}"
         cmd = [str(TRANSFERAPP), "connection", "add", home.connection, "--url", url, "--password-stdin"]
         run_cmd(cmd + self._option_args(home), env=home.env, timeout=60, stdin=f"{self.dav.password}\n".encode())
         return home

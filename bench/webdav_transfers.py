@@ -1,5 +1,8 @@
 """WebDAV against nginx on loopback (plain http, Basic auth): transferapp vs curl in the same run.
 
+With ``--delay-ms D`` both clients reach nginx through a TCP proxy that delays each direction by D ms (a round trip
+of 2 x D, like a B2C Commerce instance across the internet); without it they talk to nginx directly.
+
 Three cases, each run interleaved with the reference and checked after every run:
 
 - one large random file up: ``transferapp send FILE`` vs ``curl -T FILE URL`` (sha256 checked on the server);
@@ -94,7 +97,7 @@ def _rss_note(runs: Comparison) -> tuple[str, dict[str, int]]:
 def bench_upload(env: DavBenchEnv, repeat: int, local: Path) -> None:
     """One large file up: ``transferapp send`` vs ``curl -T``; the server's copy is hashed after every run."""
     remote = env.remote_dir("up-large")
-    url = env.dav.url(f"up-large/{local.name}")
+    url = env.url(f"up-large/{local.name}")
     counter = RequestCounter(env)
 
     def ours() -> RunResult:
@@ -117,7 +120,7 @@ def bench_upload(env: DavBenchEnv, repeat: int, local: Path) -> None:
     size = local.stat().st_size
     rss_note, rss = _rss_note(runs)
     report(
-        f"{size // MIB} MiB upload, WebDAV (nginx) loopback",
+        f"{size // MIB} MiB upload, WebDAV (nginx) {env.link}",
         runs.ours_s,
         runs.ref_s,
         GOAL,
@@ -152,7 +155,7 @@ def bench_download(env: DavBenchEnv, repeat: int, local: Path) -> None:
     remote = env.remote_dir("down-large")
     shutil.copyfile(local, remote / local.name)
     env.dav.give_to_server(remote / local.name)
-    url = env.dav.url(f"down-large/{local.name}")
+    url = env.url(f"down-large/{local.name}")
     target = env.scratch / "downloads"
     counter = RequestCounter(env)
 
@@ -180,7 +183,7 @@ def bench_download(env: DavBenchEnv, repeat: int, local: Path) -> None:
     size = local.stat().st_size
     rss_note, rss = _rss_note(runs)
     report(
-        f"{size // MIB} MiB download, WebDAV (nginx) loopback",
+        f"{size // MIB} MiB download, WebDAV (nginx) {env.link}",
         runs.ours_s,
         runs.ref_s,
         GOAL,
@@ -213,11 +216,11 @@ def curl_upload_config(env: DavBenchEnv, source: Path, files: list[Path], remote
     common = [f"user = {login}", "fail", 'write-out = "connects=%{num_connects}\\n"']
     lines = [*common, 'request = "MKCOL"']
     for folder in small_folders(source, files):
-        lines.append(f"url = {_quote(env.dav.url(f'{remote_name}/{folder.as_posix()}/'))}")
+        lines.append(f"url = {_quote(env.url(f'{remote_name}/{folder.as_posix()}/'))}")
     lines += ["next", *common]
     for file in files:
         rel = file.relative_to(source.parent).as_posix()
-        lines += [f"upload-file = {_quote(str(file))}", f"url = {_quote(env.dav.url(f'{remote_name}/{rel}'))}"]
+        lines += [f"upload-file = {_quote(str(file))}", f"url = {_quote(env.url(f'{remote_name}/{rel}'))}"]
     return lines
 
 
@@ -251,7 +254,7 @@ def small_case(
     count = len(files)
     label = concurrency or "app default"
     report(
-        f"{count} x {args.kib} KiB files upload, WebDAV (nginx) loopback, transferapp concurrency {label}",
+        f"{count} x {args.kib} KiB files upload, WebDAV (nginx) {env.link}, transferapp concurrency {label}",
         runs.ours_s,
         runs.ref_s,
         GOAL,
@@ -291,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kib", type=int, default=10, help="size of each small file in KiB (default 10)")
     parser.add_argument("--concurrency", type=int, default=8, help="transferapp concurrency for the second run")
     parser.add_argument("--only", choices=CASES, action="append", help="run just these cases (repeatable)")
+    parser.add_argument(
+        "--delay-ms", type=float, default=0.0, help="one-way delay of a proxy both go through (default 0: none)"
+    )
     add_repeat_arg(parser, FULL["repeat"])
     parser.set_defaults(repeat=None)
     args = parser.parse_args(argv)
@@ -299,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     args.files = args.files or sizes["files"]
     args.repeat = args.repeat or sizes["repeat"]
     cases = args.only or CASES
-    with DavBenchEnv() as env:
+    with DavBenchEnv() as env, env.via_delay(args.delay_ms):
         if "upload" in cases or "download" in cases:
             local = write_random_file(env.scratch / "src" / "large.bin", args.mib * MIB)
             if "upload" in cases:

@@ -166,6 +166,10 @@ class Engine:
             pool.close()
         self._pools.clear()
 
+    def adopt(self, conn: Connection, transport: Transport) -> None:
+        """Let this engine's transfers to ``conn`` use a session that is already logged in (saves a login)."""
+        self._pool(conn).adopt(transport)
+
     # -- one attempt -----------------------------------------------------------------------------
     def _pool(self, conn: Connection) -> SessionPool:
         with self._lock:

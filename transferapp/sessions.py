@@ -65,6 +65,16 @@ class SessionPool:
             self._give_back(None)
             raise
 
+    def adopt(self, transport: Transport) -> None:
+        """Take a session the caller already connected (e.g. the one a pull listed with) as an idle one."""
+        with self._cond:
+            if len(self._idle) + self._in_use >= self._limit:
+                transport.close()
+                return
+            self._idle.append(transport)
+            self._proven = True
+            self._cond.notify()
+
     def _open(self) -> Transport:
         transport = self._factory()
         transport.connect()

@@ -149,6 +149,19 @@ def test_https_send_pull_log_and_verify(cli: Cli, dav: MakeServer, tmp_path: Pat
     assert "intact (7 rows" in cli.ok("log", "verify").out
 
 
+def test_pull_fetches_with_the_session_that_listed(cli: Cli, dav: MakeServer, tmp_path: Path) -> None:
+    server = dav("digest")
+    add_dav(cli, server)
+    (server.root / "in").mkdir(exist_ok=True)
+    (server.root / "in" / "orders.xml").write_bytes(b"<orders/>")
+    before = len(server.requests)
+    cli.ok("pull", "dav", "orders.xml", "--to", str(tmp_path / "back"))
+    assert (tmp_path / "back" / "orders.xml").read_bytes() == b"<orders/>"
+    requests = server.requests[before:]
+    assert [r.status for r in requests].count(401) == 1, "one login (one Digest challenge), not one per session"
+    assert [r.method for r in requests].count("GET") == 1
+
+
 def test_https_without_the_ca_file_is_refused(cli: Cli, dav: MakeServer, tmp_path: Path) -> None:
     server = dav("digest")
     add_dav(cli, server, ca=False)

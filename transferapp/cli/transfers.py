@@ -11,11 +11,13 @@ from typing import Any
 
 from transferapp.app import AppContext, open_app
 from transferapp.cli.output import TerminalProgress, error, human_bytes, print_json, print_table
+from transferapp.config import Connection
 from transferapp.encryption import DecryptPolicy, EncryptPolicy
 from transferapp.engine import Engine
 from transferapp.errors import ConfigError, TransferAppError
 from transferapp.outcomes import cancel_transfer
 from transferapp.store.queue import ACTIVE, QueueItem
+from transferapp.transports.base import Transport
 from transferapp.transports.registry import make_transport
 from transferapp.uploads import queue_upload, remote_folder
 
@@ -62,9 +64,14 @@ def register(commands: Any) -> None:
     cancel.set_defaults(handler=cancel_item)
 
 
-def run_batch(ctx: AppContext, batch: str, names: dict[int, str]) -> None:
-    """Run one batch of the queue to the end, showing progress on a terminal."""
-    Engine(ctx, sink=TerminalProgress(names)).run(batch=batch)
+def run_batch(
+    ctx: AppContext, batch: str, names: dict[int, str], session: tuple[Connection, Transport] | None = None
+) -> None:
+    """Run one batch of the queue to the end, showing progress on a terminal; ``session``: a logged-in one to use."""
+    engine = Engine(ctx, sink=TerminalProgress(names))
+    if session is not None:
+        engine.adopt(*session)
+    engine.run(batch=batch)
 
 
 def report(items: list[QueueItem], as_json: bool) -> int:
@@ -145,9 +152,11 @@ def pull_files(args: argparse.Namespace) -> int:
             for e in transport.list(remote_dir)
             if not e.is_dir and fnmatch.fnmatchcase(e.name, args.pattern) and not e.name.endswith(".part")
         ]
-    finally:
+    except BaseException:
         transport.close()
+        raise
     if not matches:
+        transport.close()
         print(f"No files match {args.pattern!r} in {remote_dir}.")
         return 0
     batch = uuid.uuid4().hex
@@ -166,7 +175,7 @@ def pull_files(args: argparse.Namespace) -> int:
     ]
     ids = ctx.queue.add_many(rows, batch)
     names = {item_id: entry.name for item_id, entry in zip(ids, matches, strict=True)}
-    run_batch(ctx, batch, names)
+    run_batch(ctx, batch, names, session=(conn, transport))  # the listing's session fetches the first file
     return report(ctx.queue.items(batch=batch), args.json)
 
 

@@ -93,9 +93,21 @@ class WebdavTransport:
             self.rtt = response.elapsed.total_seconds()
             if response.status_code not in (207, 404):  # a missing home folder is reported where it matters
                 raise self._status_error("PROPFIND", self.home(), response.status_code)
+            self._note_home_folder(response)
         except BaseException:
             self.close()
             raise
+
+    def _note_home_folder(self, response: httpx.Response) -> None:
+        """Remember the home folder as existing when the login PROPFIND showed it is one (saves makedirs a trip)."""
+        if response.status_code != 207:
+            return
+        try:
+            own = self._own(parse_multistatus(response.content, str(response.url)), self.home())
+        except MultistatusError:
+            return  # the next request that needs it reports the problem
+        if own is not None and own.is_dir:
+            self._folders.add(posixpath.normpath(self._full(self.home())))
 
     def _make_auth(self) -> httpx.Auth:
         name, kind = self.conn.name, self.conn.auth

@@ -93,6 +93,21 @@ def test_makedirs_nested_and_existing(dav: MakeServer, open_dav: Open) -> None:
         other.makedirs("/dav/file")
 
 
+def test_the_home_folder_seen_at_login_is_not_looked_up_again(dav: MakeServer, open_dav: Open) -> None:
+    server = dav("basic")
+    (server.root / "home").mkdir()
+    transport = open_dav(server, "/dav/home")
+    looked_up = len(server.seen("PROPFIND"))
+    transport.makedirs("/dav/home")
+    transport.makedirs("sub")
+    assert len(server.seen("PROPFIND")) == looked_up + 1, "only the new subfolder is looked up"
+    assert [r.path for r in server.seen("MKCOL")] == ["/dav/home/sub/"]
+
+    missing = open_dav(server, "/dav/gone")  # a home that is not there at login is created when needed
+    missing.makedirs("/dav/gone")
+    assert (server.root / "gone").is_dir() and server.seen("MKCOL")[-1].path == "/dav/gone/"
+
+
 def test_makedirs_when_another_session_made_it_meanwhile(dav: MakeServer, open_dav: Open) -> None:
     server = dav("digest")
     transport = open_dav(server)
