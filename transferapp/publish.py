@@ -28,12 +28,11 @@ from transferapp.errors import (
 )
 from transferapp.sessions import SessionPool
 from transferapp.snapshot import BackgroundHash, Snapshot, StreamHash, local_stat, sha256_file
-from transferapp.transports.base import CancelToken, Progress, Transport
+from transferapp.transports.base import NEARBY_RTT, CancelToken, Progress, Transport
 
 log = logging.getLogger(__name__)
 MIN_CHUNK = 8 << 20
 MAX_CHUNK = 64 << 20
-NEARBY_RTT = 0.005  # seconds
 INLINE_HASH_BYTES = 1 << 20
 
 

@@ -14,6 +14,8 @@ from typing import Protocol
 
 from transferapp.errors import CancelledError, TransferAppError, local_write_error
 
+NEARBY_RTT = 0.005  # seconds: below this a server is near, and one request at a time keeps up
+
 
 @dataclass(frozen=True)
 class RemoteEntry:

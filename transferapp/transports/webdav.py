@@ -29,7 +29,15 @@ from transferapp.errors import (
 )
 from transferapp.secrets import SecretStore
 from transferapp.transports import webdav_batch
-from transferapp.transports.base import CancelToken, Capabilities, DownloadTarget, Progress, RemoteEntry, SmallPut
+from transferapp.transports.base import (
+    NEARBY_RTT,
+    CancelToken,
+    Capabilities,
+    DownloadTarget,
+    Progress,
+    RemoteEntry,
+    SmallPut,
+)
 from transferapp.transports.hostkeys import HostKeyStore
 from transferapp.transports.webdav_auth import BearerAuth, FileBody, PasswordAuth, tls_context
 from transferapp.transports.webdav_errors import auth_hint, missing_secret, redirect_refused, status_error, translate
@@ -365,11 +373,15 @@ class WebdavTransport:
 
     def put_batch(self, puts: Sequence[SmallPut]) -> None:
         """PUT many small files to their part names and check their sizes (see webdav_batch)."""
-        webdav_batch.put_batch(self, puts)
+        webdav_batch.put_batch(self, puts, self._batch_workers())
 
     def rename_batch(self, pairs: Sequence[tuple[str, str]]) -> Sequence[TransferAppError | None]:
         """MOVE many (part, final) pairs; one result per pair."""
-        return webdav_batch.rename_batch(self, pairs)
+        return webdav_batch.rename_batch(self, pairs, self._batch_workers())
+
+    def _batch_workers(self) -> int:
+        """Files of a batch in flight at once: one near the server, a few when every round trip costs."""
+        return 1 if self.rtt is None or self.rtt < NEARBY_RTT else webdav_batch.DISTANT_WORKERS
 
     def unzip(self, path: str) -> None:
         """Ask the server to extract the zip at ``path`` into its folder (SFCC: POST with method=UNZIP)."""
