@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, tuple[Callable[[list[str] | None], int], list[str], list[s
     "sftp_small_files": (sftp_small_files.main, [], ["--files", "200", "--ref-subset", "50"]),
     "sftp_delay_large": (sftp_delay_large.main, [], ["--mib", "16", "--repeat", "1"]),
     "webdav_transfers": (webdav_transfers.main, [], ["--quick"]),
+    "webdav_distant": (webdav_transfers.main, ["--delay-ms", "20", "--repeat", "2"], ["--delay-ms", "20", "--quick"]),
     "pgp_encrypt": (pgp_encrypt.main, [], ["--size-mb", "32", "--repeat", "1"]),
     "pci_scan": (pci_scan.main, [], ["--size-mb", "64"]),
     "jobs_agent": (jobs_agent.main, [], ["--files", "200", "--existing", "2000"]),
