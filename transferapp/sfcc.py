@@ -55,10 +55,15 @@ class TokenProvider:
         self._lock = threading.Lock()
         self.fetches = 0  # how many tokens were requested (tests and diagnostics)
 
-    def __call__(self, force: bool = False) -> str:
-        """A valid bearer token; ``force`` fetches a new one (after the instance answered 401)."""
+    def __call__(self, force: bool = False, rejected: str | None = None) -> str:
+        """A valid bearer token; ``force`` fetches a new one (after the instance answered 401 to ``rejected``).
+
+        Requests in flight on several connections may all get a 401 when a token is revoked: the first renews it,
+        and the others, whose rejected token is no longer the current one, take the renewed token.
+        """
         with self._lock:
-            if force or not self._token or self._clock() >= self._expires_at - REFRESH_MARGIN:
+            stale = not self._token or self._clock() >= self._expires_at - REFRESH_MARGIN
+            if stale or (force and (rejected is None or rejected == self._token)):
                 self._fetch()
             return self._token
 

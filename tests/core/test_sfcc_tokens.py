@@ -44,6 +44,15 @@ def test_token_is_renewed_before_it_expires_and_when_forced(server: TokenServer)
     assert provider(force=True) not in (first, second) and server.requests == 3
 
 
+def test_401s_of_requests_in_flight_renew_the_token_once(server: TokenServer) -> None:
+    provider = TokenProvider("client-1", lambda: "s3cret", server.url)
+    revoked = provider()
+    renewed = provider(force=True, rejected=revoked)  # the first request that got a 401
+    assert [provider(force=True, rejected=revoked) for _ in range(3)] == [renewed] * 3  # the others in flight
+    assert renewed != revoked and server.requests == 2
+    assert provider(force=True, rejected=renewed) not in (revoked, renewed) and server.requests == 3
+
+
 def test_wrong_secret_is_a_clear_error_without_a_retry_storm(server: TokenServer) -> None:
     provider = TokenProvider("client-1", lambda: "wrong", server.url)
     with pytest.raises(AuthError, match="refused API client client-1: Client authentication failed") as info:

@@ -46,10 +46,10 @@ class Tokens:
         self.current = self.tokens.pop(0)
         self.calls: list[bool] = []
 
-    def __call__(self, force: bool) -> str:
-        """The current token, or the next one when forced."""
+    def __call__(self, force: bool, rejected: str | None = None) -> str:
+        """The current token, or the next one when forced (unless the rejected one was already replaced)."""
         self.calls.append(force)
-        if force:
+        if force and rejected in (None, self.current):
             self.current = self.tokens.pop(0)
         return self.current
 

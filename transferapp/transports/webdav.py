@@ -68,7 +68,7 @@ class WebdavTransport:
         secrets: SecretStore,
         hostkeys: HostKeyStore | None = None,
         trust_new_host_key: bool = False,
-        token_provider: Callable[[bool], str] | None = None,
+        token_provider: Callable[..., str] | None = None,
     ) -> None:
         self.conn = conn
         self.url = conn.remote
@@ -130,7 +130,7 @@ class WebdavTransport:
             provider = self.token_provider
             if provider is None:
                 raise ConfigError(f"Connection {name!r} logs in with an API client, but no token source was given")
-            return BearerAuth(lambda: provider(False), lambda: provider(True))
+            return BearerAuth(lambda: provider(False), lambda rejected: provider(True, rejected))
         raise ConfigError(f"WebDAV connections log in with password, token or sfcc-client, not {kind!r}")
 
     def close(self) -> None:

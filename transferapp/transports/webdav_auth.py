@@ -78,18 +78,19 @@ class PasswordAuth(httpx.Auth):
 
 
 class BearerAuth(httpx.Auth):
-    """``Authorization: Bearer``; with ``refresh``, a 401 fetches a new token once and the request is sent again."""
+    """``Authorization: Bearer``; with ``refresh``, a 401 gets a new token once and the request is sent again."""
 
-    def __init__(self, token: Callable[[], str], refresh: Callable[[], str] | None = None) -> None:
+    def __init__(self, token: Callable[[], str], refresh: Callable[[str], str] | None = None) -> None:
         self._token = token
-        self._refresh = refresh
+        self._refresh = refresh  # called with the token the server refused; returns a new one
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Send with the current token; on a 401 refresh once and retry."""
-        request.headers["Authorization"] = f"Bearer {self._token()}"
+        sent = self._token()
+        request.headers["Authorization"] = f"Bearer {sent}"
         response = yield request
         if response.status_code == 401 and self._refresh is not None:
-            request.headers["Authorization"] = f"Bearer {self._refresh()}"
+            request.headers["Authorization"] = f"Bearer {self._refresh(sent)}"
             yield request
 
 
