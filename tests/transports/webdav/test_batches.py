@@ -28,10 +28,13 @@ def _files(folder: Path, count: int) -> list[SmallPut]:
     return puts
 
 
-@pytest.fixture
-def distant(dav: MakeServer, secrets: SecretStore) -> Iterator[tuple[WebdavTransport, DelayProxy, Path]]:
-    """A Basic-auth WsgiDAV server 40 ms away (round trip) through a delay proxy, and a connected session to it."""
-    server = dav("basic")
+@pytest.fixture(params=["basic", "digest"])
+def distant(
+    dav: MakeServer, secrets: SecretStore, request: pytest.FixtureRequest
+) -> Iterator[tuple[WebdavTransport, DelayProxy, Path]]:
+    """A WsgiDAV server 40 ms away (round trip) through a delay proxy, and a connected session to it; Digest's
+    nonce count is shared by the requests in flight."""
+    server = dav(request.param)
     proxy = DelayProxy(server.host, server.port, 20).start()
     name = f"distant-{os.getpid()}"
     secrets.set(name, "password", PASSWORD)
