@@ -31,6 +31,7 @@ def cell(page: ConnectionsPage, row: int, column: int) -> str:
 
 
 def test_rows_are_sorted_and_describe_each_connection(qtbot, backend: Backend, page: ConnectionsPage) -> None:
+    assert page.model.rowCount() == 0 and page.hint.text().startswith("No connections yet: Add… (Ctrl+N)")
     conns = backend.ctx.config.connections
     conns["zeta"] = Connection("zeta", "webdav://dav.example.com/in", "token")
     conns["alpha"] = Connection("alpha", "sftp://bob@sftp.example.com:2222/~/in", "agent")

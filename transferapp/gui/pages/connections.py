@@ -76,7 +76,7 @@ class ConnectionsPage(QWidget):
             buttons.addWidget(button)
             action.changed.connect(lambda b=button, a=action: b.setEnabled(a.isEnabled()))
         buttons.addStretch(1)
-        self.hint = QLabel(self.tr("Drop files on a connection to upload them"), self)
+        self.hint = QLabel(self)
         self.hint.setAccessibleName(self.tr("Hint"))
         self.hint.setWordWrap(True)
 
@@ -123,6 +123,13 @@ class ConnectionsPage(QWidget):
         selected = self.current() is not None
         for action in (self.edit_action, self.test_action, self.remove_action):
             action.setEnabled(selected)
+        if self.model.rowCount() == 0:
+            self.hint.setText(
+                self.tr("No connections yet: Add… ({0}) sets up an SFTP, WebDAV or B2C Commerce server; then drop "
+                        "files on it to upload them.").format(self.add_action.shortcut().toString())
+            )  # fmt: skip
+        else:
+            self.hint.setText(self.tr("Drop files on a connection to upload them"))
 
     # -- actions -------------------------------------------------------------------------------------
     def add_connection(self) -> ConnectionDialog:
