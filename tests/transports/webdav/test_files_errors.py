@@ -21,7 +21,7 @@ from transferapp.errors import (
     TransferError,
 )
 from transferapp.transports.base import CancelToken
-from transferapp.transports.webdav import BLOCK
+from transferapp.transports.webdav_auth import BLOCK
 from transferapp.transports.webdav_xml import MultistatusError, parse_multistatus
 
 MiB = 1024 * 1024
