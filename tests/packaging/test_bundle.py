@@ -6,7 +6,6 @@ Marked ``package`` (about a minute or two here): deselect with ``-m 'not package
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import pytest
 from support.cli import Cli
 from support.keyring_session import KeyringSession
 from support.pgp_keys import Keys
-from support.selftest_output import ROOT, assert_all_passed, project_version
+from support.selftest_output import ROOT, assert_all_passed, clean_env, project_version
 from support.sshd import SshdServer
 
 pytestmark = [
@@ -52,21 +51,12 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Package]:
     yield Package(built.bundle, built.deb)
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
-    """Offscreen, no keyring daemon, an empty HOME and a fresh app home."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")}
-    env = {k: v for k, v in env.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    (tmp_path / "home").mkdir(exist_ok=True)
-    env.update(QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path / "home"), TRANSFERAPP_HOME=str(tmp_path / "ta"))
-    return env
-
-
 def _run(exe: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(exe), *args], env=env, capture_output=True, text=True, timeout=120, cwd=env["HOME"])
 
 
 def test_bundle_self_test_passes(package: Package, tmp_path: Path) -> None:
-    result = _run(package.bundle / "transferapp", ["--self-test"], _env(tmp_path))
+    result = _run(package.bundle / "transferapp", ["--self-test"], clean_env(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     checks = assert_all_passed(result.stdout)
     assert f"transferapp {project_version()} (bundle" in checks["version"][1]
@@ -75,7 +65,7 @@ def test_bundle_self_test_passes(package: Package, tmp_path: Path) -> None:
 
 
 def test_bundle_version_help_and_a_command(package: Package, tmp_path: Path) -> None:
-    exe, env = package.bundle / "transferapp", _env(tmp_path)
+    exe, env = package.bundle / "transferapp", clean_env(tmp_path)
     version = _run(exe, ["--version"], env)
     assert version.stdout.strip() == f"transferapp {project_version()}", version.stderr
     help_text = _run(exe, ["--help"], env)
@@ -123,7 +113,7 @@ def test_deb_fields_and_contents(package: Package) -> None:
 def test_deb_installs_into_a_root_and_starts(package: Package, tmp_path: Path) -> None:
     root = tmp_path / "root"
     subprocess.run(["dpkg", "-x", str(package.deb), str(root)], check=True)
-    result = _run(root / "opt" / "transferapp" / "transferapp", ["--self-test"], _env(tmp_path))
+    result = _run(root / "opt" / "transferapp" / "transferapp", ["--self-test"], clean_env(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert_all_passed(result.stdout)
     unit = (root / "usr/lib/systemd/user/transferapp-agent.service").read_text()
@@ -143,7 +133,7 @@ def test_bundle_sends_over_sftp_with_a_keyring_password_and_encrypts(
     if not sshd.can_password:
         pytest.skip("password logins need root to create the test user")
     remote = sshd.make_remote_dir("bundle-send")
-    env = keyring_session.child_env(_env(tmp_path))
+    env = keyring_session.child_env(clean_env(tmp_path))
     cli = Cli(tmp_path / "ta", env, command=[str(package.bundle / "transferapp")])
     url = f"sftp://{sshd.user}@127.0.0.1:{sshd.port}{remote}"
     cli.ok("connection", "add", "oms", "--url", url, "--password-stdin", "--trust-new-host-key",

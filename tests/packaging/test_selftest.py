@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from support.keyring_session import KeyringSession
-from support.selftest_output import assert_all_passed, check_lines, project_version
+from support.selftest_output import assert_all_passed, check_lines, clean_env, project_version
 
 from transferapp import selftest
 
@@ -19,16 +18,8 @@ def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Complete
     )
 
 
-def _clean_env(tmp_path: Path) -> dict[str, str]:
-    """No display, no keyring daemon, an empty HOME and an app home that does not exist yet."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")}
-    env.update(QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path / "home"), TRANSFERAPP_HOME=str(tmp_path / "ta"))
-    return env
-
-
 def test_self_test_passes_offscreen_and_leaves_the_home_alone(tmp_path: Path) -> None:
-    env = _clean_env(tmp_path)
-    (tmp_path / "home").mkdir()
+    env = clean_env(tmp_path)
     result = _run(["--self-test"], env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     checks = assert_all_passed(result.stdout)
@@ -42,7 +33,7 @@ def test_self_test_passes_offscreen_and_leaves_the_home_alone(tmp_path: Path) ->
 
 
 def test_self_test_reports_a_running_keyring(tmp_path: Path, keyring_session: KeyringSession) -> None:
-    env = keyring_session.child_env(_clean_env(tmp_path))
+    env = keyring_session.child_env(clean_env(tmp_path))
     result = _run(["--self-test"], env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     detail = check_lines(result.stdout)["keyring"][1]
@@ -61,6 +52,6 @@ def test_a_failing_check_fails_the_self_test(monkeypatch, capsys) -> None:
 
 
 def test_version_is_the_pyproject_version(tmp_path: Path) -> None:
-    result = _run(["--version"], _clean_env(tmp_path), tmp_path)
+    result = _run(["--version"], clean_env(tmp_path), tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"transferapp {project_version()}"

@@ -1,12 +1,23 @@
-"""Reading ``transferapp --self-test`` output in tests: the check lines, the expected checks, the pyproject version."""
+"""``transferapp --self-test`` in tests: a clean environment to run it in, its check lines, the expected checks, and
+the pyproject version."""
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECK_NAMES = ("version", "qt", "keyring", "openpgp", "sftp", "webdav", "sqlite")
+HIDDEN = ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")  # no display and no keyring daemon
+
+
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    """Offscreen, no keyring daemon, no Python settings, an empty HOME (made here) and a fresh app home."""
+    env = {k: v for k, v in os.environ.items() if k not in HIDDEN and not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    (tmp_path / "home").mkdir(exist_ok=True)
+    env.update(QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path / "home"), TRANSFERAPP_HOME=str(tmp_path / "ta"))
+    return env
 
 
 def project_version() -> str:

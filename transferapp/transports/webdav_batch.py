@@ -78,7 +78,4 @@ def _each(work: Callable[[Item], Result], items: Sequence[Item], workers: int) -
         return [work(item) for item in items]
     with ThreadPoolExecutor(min(workers, len(items)), thread_name_prefix="dav-batch") as pool:
         futures = [pool.submit(work, item) for item in items]
-    failed = next((f.exception() for f in futures if f.exception() is not None), None)
-    if failed is not None:
-        raise failed
-    return [f.result() for f in futures]
+    return [f.result() for f in futures]  # the first item that failed raises here
