@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QTableView
+from support.delay_proxy import DelayProxy
 from support.gui_drops import add_sftp_connection, drop_files
 from support.jobs_kit import files_in
 from support.sshd import SshdServer
@@ -111,9 +112,13 @@ def test_a_drop_on_the_connections_page_reaches_the_server(
 
 
 def test_a_cancelled_transfer_leaves_nothing_and_a_retry_delivers_it(
-    desktop: DesktopApp, qtbot, sshd, remote, tmp_path, confirmed
+    desktop: DesktopApp, qtbot, sshd, remote, tmp_path, confirmed, request
 ):
-    add_sftp_connection(desktop.backend.ctx, sshd, remote, streams=1)
+    # A slow link (about 50 MiB/s: 512 KiB in flight, 10 ms each way), so the upload is still running when the
+    # cancel arrives however fast this machine is.
+    proxy = DelayProxy(sshd.host, sshd.port, 10, max_buffer=512 << 10).start()
+    request.addfinalizer(proxy.stop)
+    add_sftp_connection(desktop.backend.ctx, sshd, remote, port=proxy.port, streams=1)
     big = tmp_path / "catalog.bin"
     with big.open("wb") as handle:
         for _ in range(160):

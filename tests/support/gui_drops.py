@@ -16,12 +16,13 @@ from transferapp.config import Connection
 
 
 def add_sftp_connection(
-    ctx: AppContext, sshd: SshdServer, folder: Path, name: str = "pim", **options: Any
+    ctx: AppContext, sshd: SshdServer, folder: Path, name: str = "pim", port: int | None = None, **options: Any
 ) -> Connection:
-    """A key-login connection to the test sshd, saved in the config file (as 'connection add --key-file' does)."""
+    """A key-login connection to the test sshd (through ``port``, e.g. a delay proxy's, when given), saved in the
+    config file (as 'connection add --key-file' does)."""
     conn = Connection(
         name,
-        f"sftp://{sshd.user}@127.0.0.1:{sshd.port}{folder}",
+        f"sftp://{sshd.user}@127.0.0.1:{port or sshd.port}{folder}",
         "key",
         str(sshd.client_keys["ed25519"]),
         sshd.host_key_fingerprints["ssh-ed25519"],
